@@ -139,7 +139,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping: dict[str, Any] = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -176,8 +176,7 @@ def parse_exam(data: dict[str, Any]) -> ExamSpec:
             name=str(d["name"]),
             weight=float(d["weight"]),
             task_statements=[
-                TaskSpec(code=str(t["code"]), name=str(t["name"]))
-                for t in d.get("task_statements") or []
+                TaskSpec(code=str(t["code"]), name=str(t["name"])) for t in d.get("task_statements") or []
             ],
         )
         for d in data["domains"]
@@ -211,9 +210,7 @@ def _as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
-def parse_question(
-    raw: dict[str, Any], *, exam: str, domain: int | None, source: str
-) -> QuestionSpec:
+def parse_question(raw: dict[str, Any], *, exam: str, domain: int | None, source: str) -> QuestionSpec:
     """Build a QuestionSpec from one native mapping. Raises ValueError on bad shapes."""
     line = int(raw.get("__line__", 0))
     data = _clean(raw)
@@ -401,7 +398,9 @@ def check_bank(root: Path) -> BankCheck:
         if spec.id and spec.id in seen:
             first = seen[spec.id]
             problems.append(
-                Problem(spec.source, spec.line, spec.id, f"duplicate id (first at {first.source}:{first.line})")
+                Problem(
+                    spec.source, spec.line, spec.id, f"duplicate id (first at {first.source}:{first.line})"
+                )
             )
         seen.setdefault(spec.id, spec)
     return BankCheck(exams=exams, questions=questions, problems=problems)

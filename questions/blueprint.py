@@ -36,9 +36,7 @@ def domain_counts(n: int, weights: Mapping[int, float]) -> dict[int, int]:
     return dict(sorted(counts.items()))
 
 
-def full_mock_needs(
-    question_count: int, unscored_count: int, weights: Mapping[int, float]
-) -> dict[int, int]:
+def full_mock_needs(question_count: int, unscored_count: int, weights: Mapping[int, float]) -> dict[int, int]:
     """Per-domain questions one full mock draws: scored plus pilot items."""
     scored = domain_counts(question_count - unscored_count, weights)
     pilot = domain_counts(unscored_count, weights)

@@ -1,0 +1,60 @@
+"""Aiken: a stem, lettered options ("A." or "A)"), then "ANSWER: X". Single answer only."""
+
+from __future__ import annotations
+
+import re
+
+from questions.formats import ParseResult
+from questions.formats.common import add_choice, finish_spec, new_spec
+
+OPTION_RE = re.compile(r"^([A-Z])[.)]\s+(.*)$")
+ANSWER_RE = re.compile(r"^ANSWER:\s*([A-Z])\s*$")
+
+
+def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResult:
+    result = ParseResult()
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            if not current:
+                start = number
+            current.append(line.rstrip())
+        elif current:
+            blocks.append((start, current))
+            current = []
+    if current:
+        blocks.append((start, current))
+
+    for start, lines in blocks:
+        first_option = next((i for i, line in enumerate(lines) if OPTION_RE.match(line)), None)
+        if first_option is None or first_option == 0:
+            result.errors.append(f"{source}:{start}: a question needs a stem followed by lettered options")
+            continue
+        spec = new_spec(
+            source=source, line=start, exam=exam, domain=domain, stem="\n".join(lines[:first_option])
+        )
+        letters: list[str] = []
+        answer = None
+        for offset, line in enumerate(lines[first_option:], start=first_option):
+            option = OPTION_RE.match(line)
+            found = ANSWER_RE.match(line)
+            if found:
+                answer = found.group(1)
+            elif option:
+                letters.append(option.group(1))
+                add_choice(spec, option.group(2), False)
+            else:
+                result.errors.append(f"{source}:{start + offset}: unexpected line {line!r}")
+        if answer is None:
+            result.errors.append(f"{source}:{start}: question has no 'ANSWER:' line")
+            continue
+        if answer not in letters:
+            result.errors.append(
+                f"{source}:{start}: ANSWER {answer} is not one of the options {', '.join(letters)}"
+            )
+            continue
+        spec.choices[letters.index(answer)].correct = True
+        result.specs.append(finish_spec(spec, result.warnings))
+    return result

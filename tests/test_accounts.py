@@ -1,0 +1,225 @@
+import json
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from accounts.forms import GENERIC_LOGIN_ERROR
+from accounts.models import LoginFailure, User
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _link(message: str) -> str:
+    match = re.search(r"https?://\S+", message)
+    assert match, message
+    return match.group(0)
+
+
+def test_signup_creates_inactive_account_and_activation_link_logs_in_once(client):
+    response = client.post(reverse("accounts:signup"), {"email": "New@Example.com", "password": PASSWORD})
+    assert response.status_code == 200
+    assert b"Check your inbox" in response.content
+    user = User.objects.get()
+    assert user.email == "new@example.com"
+    assert not user.is_active
+    assert len(mail.outbox) == 1
+
+    link = _link(mail.outbox[0].body)
+    response = client.get(link)
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.is_active
+    assert client.get(reverse("quiz:home")).status_code == 200
+
+    client.post(reverse("accounts:logout"))
+    assert client.get(link).status_code == 400  # a used link does not work twice
+
+
+def test_signup_with_taken_address_shows_same_page_and_notifies_owner(client):
+    owner = UserFactory(email="taken@example.com")
+    response = client.post(
+        reverse("accounts:signup"), {"email": "TAKEN@example.com", "password": "another pass 123"}
+    )
+    assert response.status_code == 200
+    assert b"Check your inbox" in response.content
+    assert User.objects.count() == 1
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [owner.email]
+    assert "already has one" in mail.outbox[0].body
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD)  # nothing about the account changed
+
+
+def test_signup_rejects_weak_password_with_a_clear_error(client):
+    response = client.post(reverse("accounts:signup"), {"email": "a@example.com", "password": "123"})
+    assert response.status_code == 422
+    assert b"too short" in response.content
+    assert not User.objects.exists()
+
+
+def test_login_and_logout(client):
+    user = UserFactory()
+    response = client.post(reverse("accounts:login"), {"username": user.email.upper(), "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("quiz:home")).status_code == 200
+    response = client.post(reverse("accounts:logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("quiz:home")).status_code == 302
+
+
+def test_logout_needs_post(client):
+    UserFactory()
+    assert client.get(reverse("accounts:logout")).status_code == 405
+
+
+def test_wrong_password_and_unknown_account_show_the_same_message(client):
+    UserFactory(email="real@example.com")
+    wrong = client.post(reverse("accounts:login"), {"username": "real@example.com", "password": "nope nope"})
+    unknown = client.post(
+        reverse("accounts:login"), {"username": "ghost@example.com", "password": "nope nope"}
+    )
+    assert wrong.status_code == unknown.status_code == 200
+    assert GENERIC_LOGIN_ERROR.encode() in wrong.content.replace(b"&#x27;", b"'")
+    assert GENERIC_LOGIN_ERROR.encode() in unknown.content.replace(b"&#x27;", b"'")
+
+
+def test_login_is_throttled_per_account_then_recovers(client, settings, freezer=None):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 3
+    user = UserFactory()
+    for _ in range(3):
+        client.post(reverse("accounts:login"), {"username": user.email, "password": "wrong pass"})
+    # Even the right password is refused while throttled, with the same message.
+    response = client.post(reverse("accounts:login"), {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+    # Failures expire with the window: the owner is never locked out for good.
+    LoginFailure.objects.update(created_at="2000-01-01T00:00:00Z")
+    response = client.post(reverse("accounts:login"), {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_login_is_throttled_per_address_across_accounts(client, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 4
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 100
+    user = UserFactory()
+    for n in range(4):
+        client.post(reverse("accounts:login"), {"username": f"x{n}@example.com", "password": "wrong"})
+    response = client.post(reverse("accounts:login"), {"username": user.email, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert response.status_code == 200
+    # Another address is unaffected.
+    response = client.post(
+        reverse("accounts:login"), {"username": user.email, "password": PASSWORD}, REMOTE_ADDR="10.9.9.9"
+    )
+    assert response.status_code == 302
+
+
+def test_password_reset_link_works_once_and_clears_throttle(client, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    user = UserFactory()
+    for _ in range(2):
+        client.post(reverse("accounts:login"), {"username": user.email, "password": "wrong"})
+    client.post(reverse("accounts:password_reset"), {"email": user.email})
+    assert len(mail.outbox) == 1
+    link = _link(mail.outbox[0].body)
+    response = client.get(link, follow=True)  # Django swaps the token into the session
+    form_url = response.redirect_chain[-1][0]
+    new = "a brand new passphrase 42"
+    response = client.post(form_url, {"new_password1": new, "new_password2": new})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new)
+    assert not LoginFailure.objects.filter(email=user.email).exists()
+    # The link does not work a second time.
+    response = client.get(link, follow=True)
+    assert b"no longer valid" in response.content
+
+
+def test_password_reset_for_unknown_address_looks_the_same(client):
+    response = client.post(reverse("accounts:password_reset"), {"email": "ghost@example.com"}, follow=True)
+    assert b"Check your inbox" in response.content
+    assert mail.outbox == []
+
+
+def test_change_password(client):
+    user = UserFactory()
+    client.force_login(user)
+    new = "another long passphrase 7"
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new)
+
+
+def test_profile_saves_and_rejects_bad_time_zone(client):
+    user = UserFactory()
+    client.force_login(user)
+    data = {
+        "display_name": "Ana",
+        "time_zone": "Europe/Lisbon",
+        "extra_time_minutes": 30,
+        "keyboard_shortcuts": "on",
+    }
+    assert client.post(reverse("accounts:profile"), data).status_code == 302
+    user.refresh_from_db()
+    assert (user.display_name, user.time_zone, user.extra_time_minutes) == ("Ana", "Europe/Lisbon", 30)
+
+    response = client.post(reverse("accounts:profile"), {**data, "time_zone": "Mars/Olympus"})
+    assert response.status_code == 422
+    user.refresh_from_db()
+    assert user.time_zone == "Europe/Lisbon"
+
+
+def test_download_my_data(client):
+    user = UserFactory(display_name="Bo")
+    client.force_login(user)
+    response = client.get(reverse("accounts:download_data"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    data = json.loads(response.content)
+    assert data["account"]["email"] == user.email
+    assert data["account"]["display_name"] == "Bo"
+    assert data["attempts"] == []
+
+
+def test_delete_account_needs_password_and_removes_data(client):
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post(reverse("accounts:delete"), {"password": "wrong"})
+    assert response.status_code == 422
+    assert User.objects.filter(pk=user.pk).exists()
+    response = client.post(reverse("accounts:delete"), {"password": PASSWORD})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "quiz:home",
+        "quiz:start",
+        "quiz:history",
+        "accounts:profile",
+        "accounts:download_data",
+        "accounts:delete",
+    ],
+)
+def test_pages_needing_login_redirect_anonymous_users(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_emails_are_unique_ignoring_case():
+    from django.db import IntegrityError
+
+    UserFactory(email="same@example.com")
+    with pytest.raises(IntegrityError):
+        User.objects.create_user(email="SAME@example.com", password="x")

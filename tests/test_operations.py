@@ -1,0 +1,70 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from quiz.middleware import client_address
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_healthz_reports_dependencies(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert "broker" in body
+
+
+@pytest.mark.django_db
+def test_healthz_stays_200_when_broker_is_down(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json()["broker"].startswith("error")
+
+
+@pytest.mark.django_db
+def test_every_html_page_carries_a_strict_csp(client):
+    response = client.get(reverse("accounts:login"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "style-src 'self'" in policy
+    assert b" style=" not in response.content
+    assert b"hx-on" not in response.content
+
+
+def test_client_address_trusts_only_configured_proxies(rf):
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    assert client_address(request, 0) == "10.0.0.1"
+    assert client_address(request, 1) == "203.0.113.9"  # the spoofed left entry is ignored
+
+
+def _check_deploy(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env.update({"DEBUG": "false", "ALLOWED_HOSTS": "exam.example.com", **extra_env})
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = _check_deploy({"SECRET_KEY": "x7#" + "kq9Zp2Lm4Rt8Vw1Yb6Nc3Hd5Jf0Gs" * 2})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_with_the_development_key():
+    result = _check_deploy({})
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr
