@@ -157,7 +157,7 @@ class Question(models.Model):
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.ADMIN)
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
     current_version = models.ForeignKey(
-        "QuestionVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "QuestionVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="current_of"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -229,3 +229,14 @@ if os.environ.get("PYTEST_VERSION") or os.environ.get("FAST_PASSWORD_HASHER"):
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 AUTH_USER_MODEL = "accounts.User"
+
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "finalize-expired-attempts": {"task": "quiz.tasks.finalize_expired_attempts", "schedule": 30.0},
+    "refresh-stale-reports": {"task": "quiz.tasks.refresh_stale_reports", "schedule": 120.0},
+    "nightly-refresh-reports": {
+        "task": "quiz.tasks.nightly_refresh_reports",
+        "schedule": crontab(hour=3, minute=0),
+    },
+}

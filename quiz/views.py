@@ -1,11 +1,46 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
+from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from questions.models import Exam, Tag
+from quiz import services
+from quiz.assembly import NotEnoughQuestions
+from quiz.forms import ProblemReportForm, StartForm
 from quiz.health import broker_state, database_state
+from quiz.models import Attempt, AttemptItem, ProblemReport, Report
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _get_attempt_for_user(request: HttpRequest, attempt_id: int) -> Attempt:
+    """The attempt if it belongs to the requester; 404 for anyone else's."""
+    return get_object_or_404(Attempt.objects.select_related("exam"), pk=attempt_id, user=_user(request))
+
+
+def _get_item(attempt: Attempt, position: int) -> AttemptItem:
+    try:
+        return attempt.items.select_related("version", "question__domain").get(position=position)
+    except ObjectDoesNotExist:
+        raise Http404("No such question in this attempt") from None
 
 
 @never_cache
@@ -20,14 +55,281 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "quiz/home.html")
+    from quiz.dashboard import dashboard_context
+
+    context = dashboard_context(_user(request), request.GET.get("exam"))
+    template = "quiz/home.html#report-panel" if _is_htmx(request) else "quiz/home.html"
+    return render(request, template, context)
 
 
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
-    return render(request, "quiz/start.html")
+    user = _user(request)
+    form = StartForm(request.POST or None, initial=StartForm.initial_from(request.GET, user))
+    shortage = None
+    if request.method == "POST" and form.is_valid():
+        exam: Exam = form.cleaned_data["exam"]
+        existing = services.open_attempt(user, exam)
+        if existing is not None:
+            messages.info(request, "You have an attempt in progress for this exam: resuming it.")
+            return redirect("quiz:attempt", attempt_id=existing.pk)
+        try:
+            attempt = services.attempt_start(user=user, exam=exam, options=form.options(), now=timezone.now())
+        except NotEnoughQuestions as exc:
+            shortage = exc
+        else:
+            return redirect("quiz:attempt", attempt_id=attempt.pk)
+    open_attempts = Attempt.objects.filter(user=user, status=Attempt.Status.OPEN).select_related("exam")
+    return render(
+        request,
+        "quiz/start.html",
+        {"form": form, "shortage": shortage, "open_attempts": open_attempts},
+        status=422 if (form.errors or shortage) else 200,
+    )
+
+
+@login_required
+def attempt_resume(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    attempt = services.finalize_if_expired(attempt=attempt, now=timezone.now())
+    if not attempt.is_open:
+        return redirect("quiz:results", attempt_id=attempt.pk)
+    return redirect("quiz:question", attempt_id=attempt.pk, position=attempt.current_position)
+
+
+@login_required
+@require_GET
+def question(request: HttpRequest, attempt_id: int, position: int) -> HttpResponse:
+    now = timezone.now()
+    attempt = _get_attempt_for_user(request, attempt_id)
+    attempt = services.finalize_if_expired(attempt=attempt, now=now)
+    if not attempt.is_open:
+        return redirect("quiz:results", attempt_id=attempt.pk)
+    item = _get_item(attempt, position)
+    if position != attempt.current_position:
+        services.note_position(attempt=attempt, position=position, now=now)
+    navigator = list(attempt.items.values("position", "selected", "flagged", "checked").order_by("position"))
+    context = {
+        "attempt": attempt,
+        "item": item,
+        "data": item.version.data,
+        "choices": item.display_choices(),
+        "navigator": navigator,
+        "remaining": attempt.remaining_seconds(now),
+        "previous": position - 1 if position > 0 else None,
+        "next": position + 1 if position + 1 < attempt.question_count else None,
+        "shortcuts": _user(request).keyboard_shortcuts,
+    }
+    template = "quiz/question.html#exam-panel" if _is_htmx(request) else "quiz/question.html"
+    return render(request, template, context)
+
+
+def _int(value: Any, default: int = -1) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@login_required
+@require_POST
+def save_answer(request: HttpRequest, attempt_id: int, position: int) -> JsonResponse:
+    """Record a choice. 200 with the accepted seq; 409/422 with a reason the page shows."""
+    now = timezone.now()
+    attempt = _get_attempt_for_user(request, attempt_id)
+    _get_item(attempt, position)
+    seq = _int(request.POST.get("seq"))
+    tokens = request.POST.getlist("choice")
+    if not 1 <= seq < 2**53 or len(tokens) > 10 or any(len(t) > 40 for t in tokens):
+        return JsonResponse({"status": "invalid", "message": "Malformed answer."}, status=422)
+    try:
+        item = services.answer_save(
+            user=_user(request), attempt_id=attempt.pk, position=position, tokens=tokens, seq=seq, now=now
+        )
+    except services.AnswerRefused as refused:
+        return JsonResponse(
+            {"status": refused.code, "message": refused.message, "remaining": attempt.remaining_seconds(now)},
+            status=refused.status,
+        )
+    return JsonResponse({"status": "saved", "seq": item.seq, "remaining": attempt.remaining_seconds(now)})
+
+
+@login_required
+@require_POST
+def flag(request: HttpRequest, attempt_id: int, position: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    _get_item(attempt, position)
+    flagged = request.POST.get("flagged") == "1"
+    try:
+        item = services.item_flag(
+            user=_user(request), attempt_id=attempt.pk, position=position, flagged=flagged
+        )
+    except services.AnswerRefused as refused:
+        return HttpResponse(refused.message, status=refused.status)
+    return render(request, "quiz/question.html#flag-button", {"attempt": attempt, "item": item})
+
+
+@login_required
+@require_POST
+def check_answer(request: HttpRequest, attempt_id: int, position: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    _get_item(attempt, position)
+    try:
+        item = services.answer_check(
+            user=_user(request), attempt_id=attempt.pk, position=position, now=timezone.now()
+        )
+    except services.AnswerRefused as refused:
+        return render(
+            request, "quiz/question.html#check-result", {"refusal": refused.message}, status=refused.status
+        )
+    context = {"item": item, "data": item.version.data, "review": item.review_choices()}
+    return render(request, "quiz/question.html#check-result", context)
+
+
+@login_required
+@require_GET
+def clock(request: HttpRequest, attempt_id: int) -> JsonResponse:
+    now = timezone.now()
+    attempt = _get_attempt_for_user(request, attempt_id)
+    return JsonResponse(
+        {
+            "remaining": attempt.remaining_seconds(now),
+            "open": attempt.is_open,
+            "accepting": attempt.accepts_answers_at(now),
+        }
+    )
+
+
+@login_required
+def submit_review(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    attempt = services.finalize_if_expired(attempt=attempt, now=timezone.now())
+    if not attempt.is_open:
+        return redirect("quiz:results", attempt_id=attempt.pk)
+    items = list(attempt.items.values("position", "selected", "flagged"))
+    context = {
+        "attempt": attempt,
+        "unanswered": [i["position"] for i in items if not i["selected"]],
+        "flagged": [i["position"] for i in items if i["flagged"]],
+        "remaining": attempt.remaining_seconds(timezone.now()),
+    }
+    return render(request, "quiz/submit.html", context)
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    auto = request.POST.get("auto") == "1"
+    if not auto and request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the confirmation box to submit.")
+        return redirect("quiz:submit_review", attempt_id=attempt.pk)
+    services.attempt_submit(user=_user(request), attempt_id=attempt.pk, now=timezone.now(), auto=auto)
+    return redirect("quiz:results", attempt_id=attempt.pk)
+
+
+@login_required
+@require_POST
+def abandon(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    services.attempt_abandon(user=_user(request), attempt_id=attempt.pk, now=timezone.now())
+    messages.info(request, "Attempt abandoned. It has no score.")
+    return redirect("quiz:history")
+
+
+@login_required
+def results(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    attempt = services.finalize_if_expired(attempt=attempt, now=timezone.now())
+    if attempt.is_open:
+        return redirect("quiz:question", attempt_id=attempt.pk, position=attempt.current_position)
+    report = Report.objects.filter(user=attempt.user, exam=attempt.exam).only("stale").first()
+    return render(request, "quiz/results.html", {"attempt": attempt, "report": report})
+
+
+REVIEW_FILTERS = {"all": "All", "incorrect": "Incorrect", "unanswered": "Unanswered", "flagged": "Flagged"}
+
+
+@login_required
+def review(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    if attempt.is_open:
+        raise Http404("Review opens when the attempt is submitted")
+    show = request.GET.get("show", "all")
+    show = show if show in REVIEW_FILTERS else "all"
+    items = attempt.items.select_related("version", "question").order_by("position")
+    if show == "incorrect":
+        items = items.filter(correct=False)
+    elif show == "unanswered":
+        items = items.filter(selected=[])
+    elif show == "flagged":
+        items = items.filter(flagged=True)
+    domain = _int(request.GET.get("domain"), 0)
+    if domain:
+        items = items.filter(domain_number=domain)
+    rows = [{"item": i, "data": i.version.data, "choices": i.review_choices()} for i in items]
+    context = {
+        "attempt": attempt,
+        "rows": rows,
+        "show": show,
+        "filters": REVIEW_FILTERS,
+        "domain": domain,
+        "domains": attempt.exam.domains.all(),
+        "problem_form": ProblemReportForm(),
+    }
+    return render(request, "quiz/review.html", context)
+
+
+@login_required
+@require_POST
+def report_problem(request: HttpRequest, attempt_id: int, position: int) -> HttpResponse:
+    attempt = _get_attempt_for_user(request, attempt_id)
+    item = _get_item(attempt, position)
+    form = ProblemReportForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "quiz/review.html#problem-form",
+            {"row": {"item": item}, "attempt": attempt, "problem_form": form},
+            status=422,
+        )
+    ProblemReport.objects.create(
+        question=item.question,
+        version=item.version,
+        user=_user(request),
+        message=form.cleaned_data["message"],
+    )
+    if _is_htmx(request):
+        return render(request, "quiz/review.html#problem-thanks", {})
+    messages.success(request, "Thank you: the report reached the authors.")
+    return redirect(reverse("quiz:review", args=[attempt.pk]) + f"#q{position + 1}")
 
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    return render(request, "quiz/history.html")
+    attempts = (
+        Attempt.objects.filter(user=_user(request)).select_related("exam").order_by("-started_at")[:200]
+    )
+    return render(
+        request, "quiz/history.html", {"attempts": attempts, "grace": settings.ANSWER_GRACE_SECONDS}
+    )
+
+
+@login_required
+def start_recommended(request: HttpRequest) -> HttpResponse:
+    """The dashboard's one-click drill from the report's weakest areas."""
+    exam = get_object_or_404(Exam, code=request.GET.get("exam", ""))
+    report = Report.objects.filter(user=_user(request), exam=exam).first()
+    if report is None or not report.data:
+        return redirect(reverse("quiz:start") + f"?exam={exam.code}")
+    params = f"?exam={exam.code}&mode=drill&count=10&domains=" + ",".join(
+        map(str, report.data.get("weakest_domains", []))
+    )
+    tag_ids = list(
+        Tag.objects.filter(
+            kind=Tag.Kind.SERVICE, name__in=report.data.get("weakest_tags", [])[:3]
+        ).values_list("pk", flat=True)
+    )
+    if tag_ids:
+        params += "&tags=" + ",".join(map(str, tag_ids))
+    return redirect(reverse("quiz:start") + params)

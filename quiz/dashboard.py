@@ -1,0 +1,33 @@
+"""What the dashboard shows: the stored report plus recent attempts, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import User
+from questions.models import Exam
+from quiz.charts import bar_rows, score_history_svg
+from quiz.models import Attempt, Report
+
+
+def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
+    exams = list(Exam.objects.all())
+    exam = next((e for e in exams if e.code == exam_code), None)
+    if exam is None and user.target_exam_id:
+        exam = next((e for e in exams if e.pk == user.target_exam_id), None)
+    recent = list(Attempt.objects.filter(user=user).select_related("exam").order_by("-started_at")[:5])
+    if exam is None:
+        exam = recent[0].exam if recent else (exams[0] if exams else None)
+    report = Report.objects.filter(user=user, exam=exam).first() if exam else None
+    data = report.data if report else {}
+    return {
+        "exams": exams,
+        "exam": exam,
+        "report": report,
+        "data": data,
+        "computing": bool(report and report.stale),
+        "recent": recent,
+        "open_attempts": [a for a in recent if a.status == Attempt.Status.OPEN],
+        "history_svg": score_history_svg(data.get("history", []), exam) if exam and data else "",
+        "domain_bars": bar_rows(data.get("domains", []), data.get("bar", 0.72)) if data else [],
+    }

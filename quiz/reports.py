@@ -1,0 +1,243 @@
+"""Per-domain weakness reports: what a learner should study next.
+
+What a report counts: every question of every submitted attempt in every mode
+(pilot items included, unanswered counted wrong) plus practice answers that
+were checked, one answer per question per attempt. Score history and
+readiness use full mocks only.
+
+Aggregation happens in SQL: answers are grouped by domain (or task statement,
+or service tag) and by day, so Python only combines a bounded number of
+buckets, never the answers themselves. The query count does not depend on how
+many attempts a learner has.
+
+Mastery is recency-weighted: an answer ``a`` days old counts ``0.5 ** (a / 30)``
+(a 30-day half-life), so what a learner got right last week matters more than
+what they got wrong two months ago.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from questions.models import Exam, Tag
+from quiz.labels import report_label, wilson_interval
+from quiz.models import Attempt, AttemptItem, Report
+from quiz.scoring import scaled_score
+
+HALF_LIFE_DAYS = 30.0
+MIN_ANSWERS_FOR_LABEL = 5
+COUNTS_SENTENCE = (
+    "Counts every question of every finished attempt in every mode (unscored pilot items and checked "
+    "practice answers included, unanswered counted wrong); score history and readiness use full mocks only."
+)
+MASTERY_SENTENCE = "Mastery weights each answer by 0.5^(age in days / 30): an answer a month old counts half."
+READINESS_SENTENCE = (
+    "Estimated from each domain's recency-weighted accuracy (a Beta posterior) and the blueprint's weights, "
+    "treating a 50-question exam as a sum of per-domain binomials (normal approximation); not an official score."
+)
+
+
+def recency_weight(age_days: float) -> float:
+    return 0.5 ** (max(age_days, 0.0) / HALF_LIFE_DAYS)
+
+
+def _answers(user_id: int, exam_id: int):  # type: ignore[no-untyped-def]
+    return AttemptItem.objects.filter(attempt__user_id=user_id, attempt__exam_id=exam_id).filter(
+        Q(attempt__status=Attempt.Status.SUBMITTED) | Q(checked=True)
+    )
+
+
+def _grouped(queryset, key: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    return list(
+        queryset.annotate(day=TruncDate(F("answered_day_source")))
+        .values(key, "day")
+        .annotate(n=Count("id"), c=Count("id", filter=Q(correct=True)), ms=Sum("time_spent_ms"))
+        .order_by()
+    )
+
+
+def _stats(buckets: list[dict[str, Any]], key: str, today: dt.date, bar: float) -> dict[Any, dict[str, Any]]:
+    """Combine per-day buckets into counts, interval, mastery and label per key."""
+    acc: dict[Any, dict[str, float]] = defaultdict(lambda: {"n": 0, "c": 0, "wn": 0.0, "wc": 0.0, "ms": 0})
+    for row in buckets:
+        if row[key] is None:
+            continue
+        a = acc[row[key]]
+        w = recency_weight((today - row["day"]).days) if row["day"] else 1.0
+        a["n"] += row["n"]
+        a["c"] += row["c"]
+        a["wn"] += w * row["n"]
+        a["wc"] += w * row["c"]
+        a["ms"] += row["ms"] or 0
+    out = {}
+    for k, a in acc.items():
+        low, high = wilson_interval(a["c"], a["n"])
+        mastery = (a["wc"] + 1) / (a["wn"] + 2)  # Beta(1, 1) prior on recency-weighted counts
+        label = report_label(low, high, bar) if a["n"] >= MIN_ANSWERS_FOR_LABEL else report_label(0, 1, bar)
+        out[k] = {
+            "answered": int(a["n"]),
+            "correct": int(a["c"]),
+            "accuracy": a["c"] / a["n"] if a["n"] else None,
+            "low": low,
+            "high": high,
+            "mastery": mastery,
+            "weighted_n": a["wn"],
+            "label": label,
+            "seconds_per_question": a["ms"] / 1000 / a["n"] if a["n"] else None,
+        }
+    return out
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+def readiness(exam: Exam, domains: dict[int, dict[str, Any]], weights: dict[int, float]) -> dict[str, Any]:
+    """Estimated score, its 95% interval and the probability of passing."""
+    scored = exam.scored_count
+    counts = exam.domain_counts(scored)
+    mean = 0.0
+    var = 0.0
+    for number, n in counts.items():
+        d = domains.get(number)
+        wn = d["weighted_n"] if d else 0.0
+        p = d["mastery"] if d else 0.5
+        alpha, beta = p * (wn + 2), (1 - p) * (wn + 2)
+        var_p = alpha * beta / ((alpha + beta) ** 2 * (alpha + beta + 1))
+        mean += n * p
+        var += n * p * (1 - p) + n * n * var_p
+    sd = math.sqrt(var) if var > 0 else 1e-9
+    cut = math.ceil(exam.passing_raw_percent / 100 * scored - 1e-9)
+    p_pass = 1 - _normal_cdf((cut - 0.5 - mean) / sd)
+    low_raw = max(0.0, mean - 1.96 * sd)
+    high_raw = min(float(scored), mean + 1.96 * sd)
+    return {
+        "score": scaled_score(exam, mean / scored),
+        "low": scaled_score(exam, low_raw / scored),
+        "high": scaled_score(exam, high_raw / scored),
+        "pass_probability": p_pass,
+        "explanation": READINESS_SENTENCE,
+    }
+
+
+def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str, Any]:
+    """Everything the dashboard shows, from a fixed number of grouped queries."""
+    exam = Exam.objects.get(pk=exam_id)
+    domain_rows = list(exam.domains.all())
+    weights = {d.number: d.weight for d in domain_rows}
+    bar = exam.passing_raw_percent / 100
+    today = now.date()
+    # Date each answer by its attempt's submit time (checked practice answers of open attempts by their own time).
+    answers = _answers(user_id, exam_id).annotate(
+        answered_day_source=Coalesce("attempt__submitted_at", "answered_at", "attempt__started_at")
+    )
+
+    domains = _stats(_grouped(answers, "domain_number"), "domain_number", today, bar)
+    tasks = _stats(_grouped(answers, "question__task__code"), "question__task__code", today, bar)
+    tag_answers = answers.filter(question__tags__kind=Tag.Kind.SERVICE)
+    tags = _stats(_grouped(tag_answers, "question__tags__name"), "question__tags__name", today, bar)
+
+    # Trend: accuracy per domain over the last five finished attempts.
+    recent = list(
+        Attempt.objects.filter(user_id=user_id, exam_id=exam_id, status=Attempt.Status.SUBMITTED)
+        .order_by("-submitted_at")
+        .values_list("pk", flat=True)[:5]
+    )
+    trend_rows = (
+        AttemptItem.objects.filter(attempt_id__in=recent)
+        .values("attempt_id", "domain_number")
+        .annotate(n=Count("id"), c=Count("id", filter=Q(correct=True)))
+        .order_by()
+    )
+    trend: dict[int, dict[int, float]] = defaultdict(dict)
+    for row in trend_rows:
+        trend[row["domain_number"]][row["attempt_id"]] = row["c"] / row["n"]
+    history = list(
+        Attempt.objects.filter(
+            user_id=user_id, exam_id=exam_id, status=Attempt.Status.SUBMITTED, mode=Attempt.Mode.FULL
+        )
+        .order_by("submitted_at")
+        .values("pk", "submitted_at", "scaled_score", "passed")
+    )
+
+    domain_list = []
+    for d in domain_rows:
+        empty = {
+            "answered": 0, "correct": 0, "accuracy": None, "low": 0.0, "high": 1.0, "mastery": 0.5,
+            "weighted_n": 0.0, "label": report_label(0, 1, bar), "seconds_per_question": None,
+        }  # fmt: skip
+        stats = domains.get(d.number, empty)
+        gap = max(0.0, bar - stats["mastery"])
+        domain_list.append(
+            {
+                "number": d.number,
+                "name": d.name,
+                "weight": d.weight,
+                **stats,
+                "trend": [round(trend[d.number][a], 3) for a in reversed(recent) if a in trend[d.number]],
+                "priority": gap * d.weight,
+            }
+        )
+    weakest_domains = [
+        d["number"] for d in sorted(domain_list, key=lambda d: -d["priority"]) if d["priority"] > 0
+    ][:2] or [min(domain_list, key=lambda d: d["mastery"])["number"]]
+    tag_list = [
+        {"name": name, **stats, "priority": max(0.0, bar - stats["mastery"]) * math.sqrt(stats["answered"])}
+        for name, stats in tags.items()
+    ]
+    weakest_tags = [t["name"] for t in sorted(tag_list, key=lambda t: -t["priority"]) if t["priority"] > 0][
+        :5
+    ]
+    total = sum(d["answered"] for d in domain_list)
+    return {
+        "computed_at": now.isoformat(),
+        "counts": COUNTS_SENTENCE,
+        "mastery_note": MASTERY_SENTENCE,
+        "bar": bar,
+        "pace_seconds": exam.seconds_per_question,
+        "answered": total,
+        "domains": domain_list,
+        "tasks": [{"code": k, **v} for k, v in sorted(tasks.items())],
+        "tags": sorted(tag_list, key=lambda t: t["name"]),
+        "weakest_domains": weakest_domains,
+        "weakest_tags": weakest_tags,
+        "readiness": readiness(exam, domains, weights) if total else None,
+        "history": [
+            {
+                "id": h["pk"],
+                "at": h["submitted_at"].isoformat(),
+                "score": h["scaled_score"],
+                "passed": h["passed"],
+            }
+            for h in history
+        ],
+    }
+
+
+def report_refresh(*, user_id: int, exam_id: int, now: dt.datetime) -> Report:
+    """Recompute and store the one report for this user and exam. Idempotent.
+
+    The stale flag is cleared only if no newer submit marked it stale while we
+    were computing (compare-and-set on ``stale_since``).
+    """
+    marker = (
+        Report.objects.filter(user_id=user_id, exam_id=exam_id).values_list("stale_since", flat=True).first()
+    )
+    data = report_compute(user_id=user_id, exam_id=exam_id, now=now)
+    with transaction.atomic():
+        report, _ = Report.objects.select_for_update().get_or_create(
+            user_id=user_id, exam_id=exam_id, defaults={"stale": False}
+        )
+        report.data = data
+        report.computed_at = now
+        if report.stale_since == marker:
+            report.stale = False
+        report.save()
+    return report

@@ -1,0 +1,393 @@
+"""Writes that touch several models: start, save, check, flag, submit, abandon, correct a key.
+
+Each takes keyword arguments and an explicit ``now`` so tests control time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from accounts.models import User
+from questions.models import Exam, Question, QuestionVersion
+from quiz import assembly
+from quiz.labels import attempt_label
+from quiz.models import Attempt, AttemptItem, KeyCorrection, Report, SeenQuestion
+from quiz.scoring import passes, scaled_score
+
+log = logging.getLogger(__name__)
+
+
+class AnswerRefused(Exception):
+    """A save the server will not record. ``code`` tells the page why."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class StartOptions:
+    mode: str
+    count: int | None = None
+    domains: list[int] | None = None
+    tag_ids: list[int] | None = None
+    timed: bool = True
+    include_pilot: bool = True
+
+
+def open_attempt(user: User, exam: Exam) -> Attempt | None:
+    return Attempt.objects.filter(user=user, exam=exam, status=Attempt.Status.OPEN).first()
+
+
+def _duration(exam: Exam, user: User, count: int) -> dt.timedelta:
+    """Exam time (plus the user's allowance), scaled to the number of questions."""
+    minutes = (exam.duration_minutes + user.extra_time_minutes) * count / exam.question_count
+    return dt.timedelta(minutes=minutes)
+
+
+def _mistake_ids(user: User, exam: Exam, limit: int) -> list[int]:
+    """Questions answered wrong or flagged in finished attempts, newest first."""
+    rows = (
+        AttemptItem.objects.filter(
+            attempt__user=user, attempt__exam=exam, attempt__status=Attempt.Status.SUBMITTED
+        )
+        .filter(correct=False)
+        .union(
+            AttemptItem.objects.filter(
+                attempt__user=user, attempt__exam=exam, attempt__status=Attempt.Status.SUBMITTED, flagged=True
+            )
+        )
+    )
+    latest: dict[int, Any] = {}
+    for question_id, when in AttemptItem.objects.filter(pk__in=rows.values("pk")).values_list(
+        "question_id", "attempt__submitted_at"
+    ):
+        if question_id not in latest or when > latest[question_id]:
+            latest[question_id] = when
+    published = set(
+        Question.objects.published()
+        .filter(pk__in=list(latest), current_version__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    ordered = sorted((q for q in latest if q in published), key=lambda q: latest[q], reverse=True)
+    return ordered[:limit]
+
+
+def attempt_start(
+    *, user: User, exam: Exam, options: StartOptions, now: dt.datetime, seed: int | None = None
+) -> Attempt:
+    """Start an attempt, or return the user's open one for this exam.
+
+    Raises :class:`assembly.NotEnoughQuestions` when the bank cannot fill it.
+    """
+    existing = open_attempt(user, exam)
+    if existing is not None:
+        return existing
+    rng = random.Random(seed if seed is not None else secrets.randbits(64))
+    mode = options.mode
+    if mode == Attempt.Mode.FULL:
+        pilot = exam.unscored_count if options.include_pilot else 0
+        plan = assembly.plan_weighted(exam, user.pk, scored=exam.scored_count, pilot=pilot, rng=rng)
+        count, timed, include_pilot = exam.scored_count + pilot, True, bool(pilot)
+    elif mode == Attempt.Mode.MISTAKES:
+        ids = _mistake_ids(user, exam, options.count or exam.question_count)
+        if not ids:
+            raise assembly.NotEnoughQuestions({0: (options.count or 1, 0)}, 0)
+        domains_of = dict(Question.objects.filter(pk__in=ids).values_list("pk", "domain__number"))
+        plan = assembly.plan_from_ids(ids, domains_of)
+        count, timed, include_pilot = len(ids), options.timed, False
+    else:
+        count = max(1, min(options.count or 10, exam.question_count))
+        if not options.tag_ids:
+            plan = assembly.plan_weighted(
+                exam, user.pk, scored=count, pilot=0, domains=options.domains, rng=rng
+            )
+        else:
+            plan = assembly.plan_any(
+                exam, user.pk, count=count, domains=options.domains, tag_ids=options.tag_ids, rng=rng
+            )
+        timed = options.timed and mode == Attempt.Mode.DRILL
+        include_pilot = False
+    items = assembly.build_items(plan, rng=rng)
+    try:
+        with transaction.atomic():
+            attempt = Attempt.objects.create(
+                user=user,
+                exam=exam,
+                mode=mode,
+                started_at=now,
+                deadline=now + _duration(exam, user, count) if timed else None,
+                question_count=len(items),
+                include_pilot=include_pilot,
+                settings={"domains": options.domains or [], "tag_ids": options.tag_ids or []},
+                current_since=now,
+            )
+            for item in items:
+                item.attempt = attempt
+            AttemptItem.objects.bulk_create(items)
+            SeenQuestion.objects.bulk_create(
+                [SeenQuestion(user=user, question_id=item.question_id, last_seen_at=now) for item in items],
+                update_conflicts=True,
+                unique_fields=["user", "question"],
+                update_fields=["last_seen_at"],
+            )
+    except IntegrityError:
+        # A concurrent Start won the race for the one open attempt: resume it.
+        existing = open_attempt(user, exam)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def _lock(attempt_id: int, user: User) -> Attempt:
+    return Attempt.objects.select_for_update().get(pk=attempt_id, user=user)
+
+
+def note_position(*, attempt: Attempt, position: int, now: dt.datetime) -> None:
+    """Credit the time since the last move to the question that was on screen."""
+    if not attempt.is_open:
+        return
+    previous, since = attempt.current_position, attempt.current_since or now
+    spent = int(min(max((now - since).total_seconds(), 0), 30 * 60) * 1000)
+    with transaction.atomic():
+        if spent:
+            from django.db.models import F
+
+            AttemptItem.objects.filter(attempt=attempt, position=previous).update(
+                time_spent_ms=F("time_spent_ms") + spent
+            )
+        Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.OPEN).update(
+            current_position=position, current_since=now
+        )
+    attempt.current_position, attempt.current_since = position, now
+
+
+def answer_save(
+    *, user: User, attempt_id: int, position: int, tokens: list[str], seq: int, now: dt.datetime
+) -> AttemptItem:
+    """Record the options chosen for one question.
+
+    Refused (and nothing written) when the attempt is not open, the deadline
+    plus grace has passed, ``seq`` is not newer than the last accepted save,
+    a token is foreign, too many options are chosen, or the answer was checked.
+    """
+    with transaction.atomic():
+        attempt = _lock(attempt_id, user)
+        item = AttemptItem.objects.select_related("version").get(attempt=attempt, position=position)
+        if not attempt.is_open:
+            raise AnswerRefused("closed", "This attempt has ended; the answer was not saved.", 409)
+        if not attempt.accepts_answers_at(now):
+            raise AnswerRefused(
+                "too_late", "Time is up: this answer arrived after the deadline and was not saved.", 409
+            )
+        if item.checked:
+            raise AnswerRefused("checked", "This answer was checked and can no longer change.", 409)
+        if seq <= item.seq:
+            raise AnswerRefused("stale", "A newer answer for this question was already saved.", 409)
+        indexes = item.indexes_for_tokens(tokens)
+        if indexes is None:
+            raise AnswerRefused("invalid", "That option does not belong to this question.", 422)
+        if len(indexes) > item.choose:
+            raise AnswerRefused("too_many", f"Choose at most {item.choose}.", 422)
+        item.selected = indexes
+        item.seq = seq
+        item.answered_at = now
+        item.save(update_fields=["selected", "seq", "answered_at"])
+    return item
+
+
+def item_flag(*, user: User, attempt_id: int, position: int, flagged: bool) -> AttemptItem:
+    with transaction.atomic():
+        attempt = _lock(attempt_id, user)
+        item = AttemptItem.objects.get(attempt=attempt, position=position)
+        if not attempt.is_open:
+            raise AnswerRefused("closed", "This attempt has ended.", 409)
+        item.flagged = flagged
+        item.save(update_fields=["flagged"])
+    return item
+
+
+def answer_check(*, user: User, attempt_id: int, position: int, now: dt.datetime) -> AttemptItem:
+    """Practice mode: lock the answer and reveal correctness and explanations."""
+    with transaction.atomic():
+        attempt = _lock(attempt_id, user)
+        item = AttemptItem.objects.select_related("version").get(attempt=attempt, position=position)
+        if not attempt.is_open or not attempt.can_check_answers():
+            raise AnswerRefused(
+                "not_allowed", "Answers can be checked only in an open practice attempt.", 409
+            )
+        if not item.selected:
+            raise AnswerRefused("unanswered", "Choose an answer before checking it.", 422)
+        if not item.checked:
+            item.checked = True
+            item.correct = item.grade()
+            item.save(update_fields=["checked", "correct"])
+    return item
+
+
+def mark_report_stale(*, user_id: int, exam_id: int, now: dt.datetime) -> None:
+    """Record, in the caller's transaction, that the report needs recomputing; enqueue after commit."""
+    Report.objects.bulk_create(
+        [Report(user_id=user_id, exam_id=exam_id, stale=True, stale_since=now)],
+        update_conflicts=True,
+        unique_fields=["user", "exam"],
+        update_fields=["stale", "stale_since"],
+    )
+    from quiz.tasks import enqueue_report
+
+    transaction.on_commit(partial(enqueue_report, user_id, exam_id), robust=True)
+
+
+def _score(attempt: Attempt, items: list[AttemptItem]) -> None:
+    exam = attempt.exam
+    per_domain: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for item in items:
+        item.correct = item.grade()
+        if item.scored:
+            per_domain[item.domain_number][1] += 1
+            per_domain[item.domain_number][0] += int(item.correct)
+    total = sum(t for _, t in per_domain.values())
+    correct = sum(c for c, _ in per_domain.values())
+    names = {d.number: d.name for d in exam.domains.all()}
+    bar = exam.passing_raw_percent / 100
+    attempt.scored_total = total
+    attempt.scored_correct = correct
+    attempt.scaled_score = scaled_score(exam, correct / total if total else 0)
+    attempt.passed = passes(exam, attempt.scaled_score) if attempt.mode == Attempt.Mode.FULL else None
+    attempt.domain_results = [
+        {
+            "number": number,
+            "name": names.get(number, f"Domain {number}"),
+            "correct": c,
+            "total": t,
+            "label": attempt_label(c, t, bar),
+        }
+        for number, (c, t) in sorted(per_domain.items())
+    ]
+
+
+def attempt_submit(*, user: User, attempt_id: int, now: dt.datetime, auto: bool = False) -> Attempt:
+    """Finish and score an attempt. Idempotent: a second submit returns the first result."""
+    with transaction.atomic():
+        attempt = Attempt.objects.select_for_update().select_related("exam").get(pk=attempt_id, user=user)
+        if not attempt.is_open:
+            return attempt
+        items = list(attempt.items.select_related("version"))
+        _score(attempt, items)
+        attempt.status = Attempt.Status.SUBMITTED
+        end = min(now, attempt.deadline) if attempt.deadline and now > attempt.deadline else now
+        attempt.submitted_at = end
+        attempt.auto_submitted = auto
+        AttemptItem.objects.bulk_update(items, ["correct"])
+        attempt.save()
+        mark_report_stale(user_id=user.pk, exam_id=attempt.exam_id, now=now)
+    return attempt
+
+
+def attempt_abandon(*, user: User, attempt_id: int, now: dt.datetime) -> Attempt:
+    with transaction.atomic():
+        attempt = _lock(attempt_id, user)
+        if attempt.is_open:
+            attempt.status = Attempt.Status.ABANDONED
+            attempt.submitted_at = now
+            attempt.save(update_fields=["status", "submitted_at"])
+    return attempt
+
+
+def finalize_if_expired(*, attempt: Attempt, now: dt.datetime) -> Attempt:
+    """Any visit to an attempt whose time ran out submits it."""
+    if attempt.is_expired(now):
+        return attempt_submit(user=attempt.user, attempt_id=attempt.pk, now=now, auto=True)
+    return attempt
+
+
+def finalize_expired(*, now: dt.datetime, limit: int = 500) -> int:
+    """Submit open attempts whose deadline plus grace has passed (the beat task calls this)."""
+    from django.conf import settings
+
+    cutoff = now - dt.timedelta(seconds=settings.ANSWER_GRACE_SECONDS)
+    done = 0
+    for attempt in Attempt.objects.filter(status=Attempt.Status.OPEN, deadline__lt=cutoff).select_related(
+        "user"
+    )[:limit]:
+        attempt_submit(user=attempt.user, attempt_id=attempt.pk, now=now, auto=True)
+        done += 1
+    return done
+
+
+def key_correct(
+    *, version: QuestionVersion, correct_indexes: list[int], staff: User, note: str, now: dt.datetime
+) -> KeyCorrection:
+    """Staff correction of a wrong key: re-score every affected attempt and mark reports stale.
+
+    The one deliberate exception to "recorded results never change", and audited.
+    """
+    with transaction.atomic():
+        version = QuestionVersion.objects.select_for_update().get(pk=version.pk)
+        old = sorted(version.correct_indexes())
+        new = sorted(set(correct_indexes))
+        choices = version.data["choices"]
+        if not new or any(i < 0 or i >= len(choices) for i in new):
+            raise ValueError("Choose at least one existing option as correct.")
+        data = dict(version.data)
+        data["choices"] = [{**c, "correct": i in new} for i, c in enumerate(choices)]
+        if data.get("type") == "multiple" or len(new) > 1:
+            data["type"] = "multiple" if len(new) > 1 else "single"
+            data["choose"] = len(new)
+        version.data = data
+        version.save(update_fields=["data"])
+        question = version.question
+        if question.current_version_id == version.pk:
+            for i, choice in enumerate(question.choices.all()):
+                if choice.correct != (i in new):
+                    choice.correct = i in new
+                    choice.save(update_fields=["correct"])
+            Question.objects.filter(pk=question.pk).update(type=data["type"], choose=data["choose"])
+        attempt_ids = list(
+            AttemptItem.objects.filter(version=version, attempt__status=Attempt.Status.SUBMITTED)
+            .values_list("attempt_id", flat=True)
+            .distinct()
+        )
+        for attempt in Attempt.objects.filter(pk__in=attempt_ids).select_for_update().select_related("exam"):
+            items = list(attempt.items.select_related("version"))
+            _score(attempt, items)
+            AttemptItem.objects.bulk_update(items, ["correct"])
+            attempt.save(
+                update_fields=["scored_total", "scored_correct", "scaled_score", "passed", "domain_results"]
+            )
+            mark_report_stale(user_id=attempt.user_id, exam_id=attempt.exam_id, now=now)
+        # Checked practice answers of open attempts keep their recorded correctness in sync too.
+        for item in AttemptItem.objects.filter(
+            version=version, checked=True, attempt__status=Attempt.Status.OPEN
+        ):
+            item.version = version
+            item.correct = item.grade()
+            item.save(update_fields=["correct"])
+        return KeyCorrection.objects.create(
+            version=version,
+            changed_by=staff,
+            changed_at=now,
+            old_correct=old,
+            new_correct=new,
+            note=note,
+            attempts_rescored=len(attempt_ids),
+        )
+
+
+def latest_submitted_at(user: User) -> Any:
+    return Attempt.objects.filter(user=user, status=Attempt.Status.SUBMITTED).aggregate(
+        m=Max("submitted_at")
+    )["m"]

@@ -1,0 +1,533 @@
+import datetime as dt
+from collections import Counter
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from questions.blueprint import domain_counts
+from questions.models import Question
+from quiz import services
+from quiz.assembly import NotEnoughQuestions
+from quiz.models import Attempt, AttemptItem, KeyCorrection, ProblemReport, Report
+from tests.factories import UserFactory, make_exam
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+
+
+def start(user, exam, mode="full", now=NOW, **kwargs):
+    return services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode=mode, **kwargs), now=now, seed=1
+    )
+
+
+def correct_tokens(item):
+    key = item.version.correct_indexes()
+    return [t for t, i in zip(item.choice_tokens, item.choice_order, strict=True) if i in key]
+
+
+def wrong_tokens(item):
+    key = item.version.correct_indexes()
+    return [next(t for t, i in zip(item.choice_tokens, item.choice_order, strict=True) if i not in key)]
+
+
+def test_full_mock_follows_the_blueprint_with_pilot_items():
+    exam = make_exam(question_count=10, unscored=2)
+    user = UserFactory(extra_time_minutes=30)
+    attempt = start(user, exam)
+    items = list(attempt.items.all())
+    weights = exam.weights()
+    scored = Counter(i.domain_number for i in items if i.scored)
+    pilot = Counter(i.domain_number for i in items if not i.scored)
+    assert dict(scored) == {d: n for d, n in domain_counts(8, weights).items() if n}
+    assert dict(pilot) == {d: n for d, n in domain_counts(2, weights).items() if n}
+    assert len({i.question_id for i in items}) == 10
+    assert sorted(i.position for i in items) == list(range(10))
+    # 20 minutes + 30 minutes allowance, for all 10 questions.
+    assert attempt.deadline == NOW + dt.timedelta(minutes=50)
+
+
+def test_pilot_items_can_be_switched_off_and_time_scales():
+    exam = make_exam(question_count=10, unscored=2, duration=20)
+    attempt = start(exam=exam, user=UserFactory(), include_pilot=False)
+    assert attempt.question_count == 8
+    assert not attempt.items.filter(scored=False).exists()
+    assert attempt.deadline == NOW + dt.timedelta(minutes=16)
+
+
+def test_option_order_and_tokens_are_stored_and_differ_per_attempt():
+    exam = make_exam()
+    first = start(UserFactory(), exam)
+    second = services.attempt_start(
+        user=UserFactory(), exam=exam, options=services.StartOptions(mode="full"), now=NOW, seed=2
+    )
+    tokens_first = {t for i in first.items.all() for t in i.choice_tokens}
+    tokens_second = {t for i in second.items.all() for t in i.choice_tokens}
+    assert not tokens_first & tokens_second
+    item = first.items.get(position=0)
+    again = AttemptItem.objects.get(pk=item.pk)
+    assert again.choice_order == item.choice_order and again.choice_tokens == item.choice_tokens
+
+
+def test_second_start_resumes_the_open_attempt():
+    exam = make_exam()
+    user = UserFactory()
+    first = start(user, exam)
+    second = start(user, exam, mode="drill", count=3)
+    assert second.pk == first.pk
+    assert Attempt.objects.filter(user=user, status="open").count() == 1
+
+
+def test_start_view_resumes_instead_of_opening_another(client):
+    exam = make_exam()
+    user = UserFactory()
+    client.force_login(user)
+    data = {"exam": exam.code, "mode": "full", "count": 10, "include_pilot": "on", "timed": "on"}
+    first = client.post(reverse("quiz:start"), data)
+    second = client.post(reverse("quiz:start"), data)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Attempt.objects.filter(user=user).count() == 1
+
+
+def test_draw_prefers_unseen_questions():
+    exam = make_exam(per_domain=10, question_count=10, unscored=0)
+    user = UserFactory()
+    first = start(user, exam)
+    services.attempt_abandon(user=user, attempt_id=first.pk, now=NOW)
+    second = start(user, exam, now=NOW + dt.timedelta(minutes=1))
+    first_ids = set(first.items.values_list("question_id", flat=True))
+    second_ids = set(second.items.values_list("question_id", flat=True))
+    assert not first_ids & second_ids
+
+
+def test_bank_too_small_is_refused_and_offers_a_shorter_attempt(client):
+    exam = make_exam(per_domain=2, question_count=10, unscored=0)
+    with pytest.raises(NotEnoughQuestions) as info:
+        start(UserFactory(), exam)
+    assert info.value.largest == 8  # the most it can fill honestly at these weights
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post(reverse("quiz:start"), {"exam": exam.code, "mode": "full", "count": 10})
+    assert response.status_code == 422
+    assert b"cannot fill this honestly" in response.content
+    assert not Attempt.objects.filter(user=user).exists()
+
+
+def test_drill_by_domain_and_tag():
+    exam = make_exam()
+    attempt = start(UserFactory(), exam, mode="drill", count=5, domains=[2], timed=False)
+    assert attempt.question_count == 5
+    assert set(attempt.items.values_list("domain_number", flat=True)) == {2}
+    assert attempt.deadline is None
+
+
+def test_save_answer_records_choice_and_refuses_stale_sequence(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    item = attempt.items.get(position=0)
+    client.force_login(user)
+    url = reverse("quiz:save_answer", args=[attempt.pk, 0])
+    tokens = correct_tokens(item)
+    response = client.post(url, {"choice": tokens, "seq": 5})
+    assert response.status_code == 200
+    assert response.json()["status"] == "saved"
+    item.refresh_from_db()
+    assert sorted(item.selected) == sorted(item.version.correct_indexes())
+
+    late = client.post(url, {"choice": wrong_tokens(item), "seq": 4})
+    assert late.status_code == 409
+    assert late.json()["status"] == "stale"
+    item.refresh_from_db()
+    assert sorted(item.selected) == sorted(item.version.correct_indexes())
+    assert item.seq == 5
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"choice": ["not-a-token"], "seq": 1}, "invalid"),
+        ({"choice": ["x"], "seq": "abc"}, "invalid"),
+        ({"seq": 0}, "invalid"),
+    ],
+)
+def test_bad_answers_are_refused_and_change_nothing(client, payload, code):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    response = client.post(reverse("quiz:save_answer", args=[attempt.pk, 0]), payload)
+    assert response.status_code == 422
+    assert response.json()["status"] == code
+    assert attempt.items.get(position=0).selected == []
+
+
+def test_multiple_response_refuses_more_than_asked(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    item = attempt.items.filter(version__data__type="multiple").first()
+    client.force_login(user)
+    response = client.post(
+        reverse("quiz:save_answer", args=[attempt.pk, item.position]),
+        {"choice": item.choice_tokens[:3], "seq": 1},
+    )
+    assert response.status_code == 422
+    assert response.json()["status"] == "too_many"
+
+
+def test_answers_after_deadline_and_grace_are_refused(settings):
+    settings.ANSWER_GRACE_SECONDS = 5
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam)
+    item = attempt.items.get(position=0)
+    within_grace = attempt.deadline + dt.timedelta(seconds=4)
+    services.answer_save(
+        user=user, attempt_id=attempt.pk, position=0, tokens=correct_tokens(item), seq=1, now=within_grace
+    )
+    with pytest.raises(services.AnswerRefused) as refused:
+        services.answer_save(
+            user=user,
+            attempt_id=attempt.pk,
+            position=1,
+            tokens=attempt.items.get(position=1).choice_tokens[:1],
+            seq=1,
+            now=attempt.deadline + dt.timedelta(seconds=6),
+        )
+    assert refused.value.code == "too_late"
+    assert attempt.items.get(position=1).selected == []
+
+
+def test_expired_attempt_is_finalised_on_visit_and_by_beat(client):
+    exam = make_exam()
+    visitor, absent = UserFactory(), UserFactory()
+    visited = start(visitor, exam, now=timezone.now() - dt.timedelta(hours=2))
+    left = start(absent, exam, now=timezone.now() - dt.timedelta(hours=2))
+    client.force_login(visitor)
+    response = client.get(reverse("quiz:question", args=[visited.pk, 0]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("quiz:results", args=[visited.pk])
+    visited.refresh_from_db()
+    assert visited.status == "submitted" and visited.auto_submitted
+    assert visited.submitted_at == visited.deadline
+
+    assert services.finalize_expired(now=timezone.now()) == 1
+    left.refresh_from_db()
+    assert left.status == "submitted"
+
+
+def test_scoring_no_partial_credit_unanswered_wrong_pilot_not_counted(django_capture_on_commit_callbacks):
+    exam = make_exam(question_count=10, unscored=2)
+    user = UserFactory()
+    attempt = start(user, exam)
+    items = list(attempt.items.select_related("version"))
+    expected = 0
+    for n, item in enumerate(items):
+        tokens = correct_tokens(item)
+        if item.version.data["type"] == "multiple":
+            tokens = tokens[:1]  # half right is wrong
+        elif n % 3 == 0:
+            continue  # unanswered
+        services.answer_save(
+            user=user, attempt_id=attempt.pk, position=item.position, tokens=tokens, seq=1, now=NOW
+        )
+        if item.scored and item.version.data["type"] == "single":
+            expected += 1
+    with django_capture_on_commit_callbacks(execute=True):
+        done = services.attempt_submit(user=user, attempt_id=attempt.pk, now=NOW + dt.timedelta(minutes=5))
+    assert done.scored_total == 8
+    assert done.scored_correct == expected
+    assert sum(d["total"] for d in done.domain_results) == 8
+    assert Report.objects.get(user=user, exam=exam).stale is False  # computed in-process after commit
+
+
+def test_submit_twice_gives_one_result(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    url = reverse("quiz:submit", args=[attempt.pk])
+    first = client.post(url, {"confirm": "yes"})
+    attempt.refresh_from_db()
+    submitted_at, score = attempt.submitted_at, attempt.scaled_score
+    second = client.post(url, {"confirm": "yes"})
+    assert first.status_code == second.status_code == 302
+    attempt.refresh_from_db()
+    assert (attempt.submitted_at, attempt.scaled_score) == (submitted_at, score)
+
+
+def test_submit_needs_confirmation(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    client.post(reverse("quiz:submit", args=[attempt.pk]), {})
+    attempt.refresh_from_db()
+    assert attempt.status == "open"
+
+
+def _key_markers(item) -> list[str]:
+    data = item.version.data
+    return [data["explanation"]] + [c["rationale"] for c in data["choices"]]
+
+
+def test_no_response_before_submission_reveals_the_key(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    for item in attempt.items.select_related("version"):
+        page = client.get(reverse("quiz:question", args=[attempt.pk, item.position]))
+        fragment = client.get(
+            reverse("quiz:question", args=[attempt.pk, item.position]), headers={"HX-Request": "true"}
+        )
+        save = client.post(
+            reverse("quiz:save_answer", args=[attempt.pk, item.position]),
+            {"choice": item.choice_tokens[:1], "seq": 1},
+        )
+        for response in (page, fragment, save):
+            body = response.content.decode()
+            for marker in _key_markers(item):
+                assert marker not in body
+            assert "correct" not in body.lower().replace("incorrect", "")
+        # tokens are opaque: nothing in them relates to the authored order or the key
+        assert all(t.startswith("o") and len(t) == 13 for t in item.choice_tokens)
+    review = client.get(reverse("quiz:review", args=[attempt.pk]))
+    assert review.status_code == 404
+
+
+def test_practice_check_reveals_and_locks_one_question(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, mode="practice", count=4, now=timezone.now())
+    assert attempt.deadline is None
+    item = attempt.items.select_related("version").get(position=0)
+    client.force_login(user)
+    client.post(reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": wrong_tokens(item), "seq": 1})
+    response = client.post(reverse("quiz:check_answer", args=[attempt.pk, 0]))
+    assert response.status_code == 200
+    assert item.version.data["explanation"] in response.content.decode()
+    locked = client.post(
+        reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": correct_tokens(item), "seq": 2}
+    )
+    assert locked.status_code == 409
+    item.refresh_from_db()
+    assert item.checked and item.correct is False
+    # Question 2 stays secret.
+    other = attempt.items.select_related("version").get(position=1)
+    page = client.get(reverse("quiz:question", args=[attempt.pk, 1])).content.decode()
+    assert other.version.data["explanation"] not in page
+
+
+def test_checking_is_refused_outside_practice(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    item = attempt.items.get(position=0)
+    client.post(
+        reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": item.choice_tokens[:1], "seq": 1}
+    )
+    response = client.post(reverse("quiz:check_answer", args=[attempt.pk, 0]))
+    assert response.status_code == 409
+    assert item.version.data["explanation"] not in response.content.decode()
+
+
+def test_flag_and_review_filters(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    response = client.post(
+        reverse("quiz:flag", args=[attempt.pk, 2]), {"flagged": "1"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert b"Unflag" in response.content
+    client.post(reverse("quiz:submit", args=[attempt.pk]), {"confirm": "yes"})
+    flagged = client.get(reverse("quiz:review", args=[attempt.pk]) + "?show=flagged").content.decode()
+    assert "Question 3" in flagged and "Question 1<" not in flagged
+    everything = client.get(reverse("quiz:review", args=[attempt.pk])).content.decode()
+    item = attempt.items.select_related("version").get(position=0)
+    assert item.version.data["explanation"] in everything
+    assert item.version.data["choices"][0]["rationale"] in everything
+
+
+def test_problem_report_lands_in_triage(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    client.post(reverse("quiz:submit", args=[attempt.pk]), {"confirm": "yes"})
+    url = reverse("quiz:report_problem", args=[attempt.pk, 0])
+    assert client.post(url, {"message": "no"}).status_code == 422
+    assert client.post(url, {"message": "Option B is also correct since 2025."}).status_code == 302
+    report = ProblemReport.objects.get()
+    assert report.question_id == attempt.items.get(position=0).question_id
+
+
+def test_retry_my_mistakes_uses_wrong_and_flagged_questions_newest_first():
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    attempt = start(user, exam)
+    items = list(attempt.items.select_related("version"))
+    for item in items[:6]:
+        services.answer_save(
+            user=user,
+            attempt_id=attempt.pk,
+            position=item.position,
+            tokens=correct_tokens(item),
+            seq=1,
+            now=NOW,
+        )
+    services.item_flag(user=user, attempt_id=attempt.pk, position=items[0].position, flagged=True)
+    services.attempt_submit(user=user, attempt_id=attempt.pk, now=NOW)
+    retry = start(user, exam, mode="mistakes", now=NOW + dt.timedelta(minutes=1))
+    expected = {i.question_id for i in items[6:]} | {items[0].question_id}
+    assert set(retry.items.values_list("question_id", flat=True)) == expected
+
+
+def test_history_lists_attempts(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    attempt = services.attempt_submit(user=user, attempt_id=attempt.pk, now=timezone.now())
+    client.force_login(user)
+    page = client.get(reverse("quiz:history")).content.decode()
+    assert "Full mock exam" in page and str(attempt.scaled_score) in page
+
+
+def test_key_correction_rescores_exactly_the_affected_attempts():
+    exam = make_exam(question_count=10, unscored=0)
+    staff = UserFactory(is_staff=True)
+    alice, bob = UserFactory(), UserFactory()
+    a = start(alice, exam)
+    b = start(bob, exam)
+    target = a.items.select_related("version").get(position=0)
+    for attempt, user in ((a, alice), (b, bob)):
+        for item in attempt.items.select_related("version"):
+            tokens = wrong_tokens(item) if item.question_id == target.question_id else correct_tokens(item)
+            services.answer_save(
+                user=user, attempt_id=attempt.pk, position=item.position, tokens=tokens, seq=1, now=NOW
+            )
+        services.attempt_submit(user=user, attempt_id=attempt.pk, now=NOW)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    b_had_target = b.items.filter(question_id=target.question_id).exists()
+    before = {a.pk: a.scored_correct, b.pk: b.scored_correct}
+    other = Attempt.objects.create(
+        user=UserFactory(), exam=exam, mode="drill", question_count=0, status="abandoned"
+    )
+
+    chosen = wrong_tokens(target)
+    new_key = target.indexes_for_tokens(chosen)
+    correction = services.key_correct(
+        version=target.version, correct_indexes=new_key, staff=staff, note="Key was B", now=NOW
+    )
+
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert a.scored_correct == before[a.pk] + 1
+    assert b.scored_correct == before[b.pk] + (1 if b_had_target else 0)
+    assert correction.attempts_rescored == (2 if b_had_target else 1)
+    assert KeyCorrection.objects.get().changed_by == staff
+    other.refresh_from_db()
+    assert other.scored_correct is None
+    assert Question.objects.get(pk=target.question_id).choices.filter(correct=True).count() == len(new_key)
+
+
+def test_editing_a_question_keeps_what_past_attempts_showed():
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam)
+    item = attempt.items.select_related("question").get(position=0)
+    old_stem = item.version.data["stem"]
+    question = item.question
+    question.stem = "A rewritten stem"
+    question.save()
+    question.sync_version()
+    item.refresh_from_db()
+    assert item.version.data["stem"] == old_stem
+    assert question.current_version.data["stem"] == "A rewritten stem"
+
+
+def test_time_spent_is_recorded_on_the_server(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now() - dt.timedelta(seconds=40))
+    client.force_login(user)
+    client.get(reverse("quiz:question", args=[attempt.pk, 1]))
+    spent = attempt.items.get(position=0).time_spent_ms
+    assert 39_000 <= spent <= 60_000
+
+
+def test_question_page_and_answer_save_run_a_fixed_number_of_queries(client, django_assert_num_queries):
+    exam = make_exam(per_domain=30)
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    client.get(reverse("quiz:question", args=[attempt.pk, 0]))
+    item = attempt.items.get(position=0)
+    with django_assert_num_queries(9):
+        client.post(
+            reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": item.choice_tokens[:1], "seq": 1}
+        )
+    with django_assert_num_queries(5):
+        client.get(reverse("quiz:question", args=[attempt.pk, 0]))
+
+
+def test_building_an_attempt_takes_constant_queries(django_assert_max_num_queries):
+    small = make_exam("SML-C01", per_domain=6)
+    big = make_exam("BIG-C01", per_domain=60)
+    counts = []
+    for exam in (small, big):
+        user = UserFactory()
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            start(user, exam)
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+
+
+ATTEMPT_URLS = [
+    ("get", "quiz:attempt", False),
+    ("get", "quiz:question", True),
+    ("post", "quiz:save_answer", True),
+    ("post", "quiz:flag", True),
+    ("post", "quiz:check_answer", True),
+    ("post", "quiz:report_problem", True),
+    ("get", "quiz:clock", False),
+    ("get", "quiz:submit_review", False),
+    ("post", "quiz:submit", False),
+    ("post", "quiz:abandon", False),
+    ("get", "quiz:results", False),
+    ("get", "quiz:review", False),
+]
+
+
+@pytest.mark.parametrize(("method", "name", "positional"), ATTEMPT_URLS)
+def test_another_users_attempt_is_404_and_unchanged(client, method, name, positional):
+    exam = make_exam()
+    owner = UserFactory()
+    attempt = start(owner, exam, mode="practice", count=4, now=timezone.now())
+    item = attempt.items.get(position=0)
+    client.force_login(UserFactory())
+    args = [attempt.pk, 0] if positional else [attempt.pk]
+    data = {
+        "choice": item.choice_tokens[:1],
+        "seq": 1,
+        "confirm": "yes",
+        "flagged": "1",
+        "message": "hello there",
+    }
+    response = getattr(client, method)(reverse(name, args=args), data if method == "post" else None)
+    assert response.status_code == 404
+    attempt.refresh_from_db()
+    item.refresh_from_db()
+    assert attempt.status == "open" and item.selected == [] and not item.flagged and not item.checked
+    assert not ProblemReport.objects.exists()
