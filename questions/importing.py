@@ -184,7 +184,9 @@ def import_specs(
             question = question or Question(external_id=spec.id)
             question.exam = exams_by_code[spec.exam]
             question.domain = domains.get((spec.exam, spec.domain)) if spec.domain else None
-            question.task = tasks.get((spec.exam, spec.domain, spec.task)) if spec.task and spec.domain else None
+            question.task = (
+                tasks.get((spec.exam, spec.domain, spec.task)) if spec.task and spec.domain else None
+            )
             question.type = spec.type if spec.type in Question.Type.values else Question.Type.SINGLE
             question.choose = spec.choose or 1
             question.stem = spec.stem

@@ -54,7 +54,8 @@ def _pool(exam: Exam, user_id: int, domains: list[int] | None, tag_ids: list[int
             pk__in=Question.tags.through.objects.filter(tag_id__in=tag_ids).values("question_id")
         )
     seen = SeenQuestion.objects.filter(user_id=user_id, question=OuterRef("pk")).values("last_seen_at")[:1]
-    return list(questions.annotate(last_seen=Subquery(seen)).values("id", "domain__number", "last_seen"))
+    rows = questions.annotate(last_seen=Subquery(seen)).values("id", "domain__number", "last_seen")
+    return [dict(row) for row in rows]
 
 
 def _prefer_unseen(rows: list[dict], rng: random.Random) -> list[dict]:

@@ -212,7 +212,7 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
         "history": [
             {
                 "id": h["pk"],
-                "at": h["submitted_at"].isoformat(),
+                "at": h["submitted_at"].isoformat() if h["submitted_at"] else "",
                 "score": h["scaled_score"],
                 "passed": h["passed"],
             }
