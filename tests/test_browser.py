@@ -1,0 +1,112 @@
+"""The whole exam flow in real Chromium (Debian's package, driven by Playwright)."""
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from django.core import mail
+
+from quiz.models import Attempt
+from tests.factories import make_exam
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.csp_errors = errors  # type: ignore[attr-defined]
+        yield page
+        context.close()
+        browser.close()
+
+
+def assert_accessible(page) -> None:  # type: ignore[no-untyped-def]
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
+    assert not serious, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in serious]
+
+
+def test_sign_up_take_timed_drill_reload_time_out_and_review(live_server, page, settings):
+    settings.ANSWER_GRACE_SECONDS = 2
+    # 10 questions in 5 minutes: a 2-question drill gets a one-minute clock.
+    exam = make_exam("BRW-C01", question_count=10, unscored=0, duration=5, per_domain=6)
+    base = live_server.url
+
+    page.goto(base + "/accounts/signup/")
+    page.fill("#id_email", "learner@example.com")
+    page.fill("#id_password", "a long enough passphrase 9")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Check your inbox")
+    link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
+    page.goto(link.replace("http://testserver", base))
+    page.wait_for_selector("text=Your account is ready")
+
+    page.goto(base + "/start/")
+    page.select_option("#id_exam", exam.code)
+    page.check("input[name=mode][value=drill]")
+    page.fill("#id_count", "2")
+    page.check("#id_timed")
+    page.click("#start-button")
+    page.wait_for_selector("#answer-form")
+    attempt = Attempt.objects.get(user__email="learner@example.com")
+    assert attempt.question_count == 2 and attempt.deadline is not None
+
+    assert_accessible(page)
+
+    # Answer question 1 and flag it.
+    page.locator("#answer-form input[name=choice]").first.check()
+    page.wait_for_selector("#save-status:has-text('All answers saved')")
+    page.click("#flag-button")
+    page.wait_for_selector("#flag-button:has-text('Unflag')")
+    # Question 2 with a keyboard shortcut, then answer it.
+    page.keyboard.press("n")
+    page.wait_for_selector("#question-heading:has-text('Question 2 of 2')")
+    page.locator("#answer-form input[name=choice]").nth(1).check()
+    page.wait_for_selector("#save-status:has-text('All answers saved')")
+    before = int(page.get_attribute("#timer", "data-remaining") or 0)
+
+    page.reload()
+    page.wait_for_selector("#answer-form")
+    assert page.locator("#answer-form input[name=choice]").nth(1).is_checked()
+    after = int(page.get_attribute("#timer", "data-remaining") or 0)
+    assert 0 < after <= before  # the clock did not reset
+    assert page.locator("[data-nav-position='0'].answered.flagged").count() == 1
+    items = {i.position: i for i in attempt.items.all()}
+    assert items[0].selected and items[0].flagged and items[1].selected
+
+    # Let the clock run out: the page submits itself and lands on the results.
+    page.wait_for_url(re.compile(r"/results/$"), timeout=90_000)
+    page.wait_for_selector("table.domain-table")
+    assert page.locator("table.domain-table tbody tr").count() >= 1
+    attempt.refresh_from_db()
+    assert attempt.status == "submitted" and attempt.auto_submitted
+    assert_accessible(page)
+
+    page.click("text=Review answers and explanations")
+    page.wait_for_selector(".review-item")
+    first = attempt.items.select_related("version").get(position=0)
+    assert first.version.data["explanation"] in page.content()
+    assert_accessible(page)
+    assert not [e for e in page.csp_errors if "Content Security Policy" in e]  # type: ignore[attr-defined]
