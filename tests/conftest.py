@@ -89,3 +89,15 @@ def user(db: None) -> Iterator[object]:
     from tests.factories import UserFactory
 
     yield UserFactory()
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tasks run in-process unless a test is marked ``worker`` (then they go through Redis)."""
+    from quiz.celery import app
+
+    eager = request.node.get_closest_marker("worker") is None
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
