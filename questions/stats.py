@@ -46,7 +46,7 @@ def exam_stats(exam: Exam) -> dict[str, Any]:
         .order_by("external_id")
     )
     needs = full_mock_needs(exam.question_count, exam.unscored_count, exam.weights())
-    domains = []
+    domains: list[dict[str, Any]] = []
     for domain in exam.domains.all():
         in_domain = [q for q in questions if q.domain_id == domain.pk]
         single = [q for q in in_domain if q.type == Question.Type.SINGLE]

@@ -26,11 +26,11 @@ def score_history_svg(history: list[dict[str, Any]], exam: Exam) -> SafeString:
     points = " ".join(f"{x:.1f},{y(h['score'] or lo):.1f}" for x, h in zip(xs, history, strict=True))
     dots = format_html_join(
         "",
-        '<circle cx="{:.1f}" cy="{:.1f}" r="4" class="{}"><title>{}</title></circle>',
+        '<circle cx="{}" cy="{}" r="4" class="{}"><title>{}</title></circle>',
         (
             (
-                x,
-                y(h["score"] or lo),
+                f"{x:.1f}",
+                f"{y(h['score'] or lo):.1f}",
                 "dot-pass" if h["passed"] else "dot-fail",
                 f"{h['score']} on {h['at'][:10]}",
             )
@@ -41,10 +41,10 @@ def score_history_svg(history: list[dict[str, Any]], exam: Exam) -> SafeString:
     return format_html(
         '<svg viewBox="0 0 {w} {h}" class="chart" role="img" aria-labelledby="history-title">'
         '<title id="history-title">Estimated scaled score of each full mock; pass line at {p}</title>'
-        '<line x1="{pad}" x2="{xe}" y1="{py:.1f}" y2="{py:.1f}" class="pass-line"/>'
-        '<text x="{xe}" y="{pty:.1f}" text-anchor="end" class="chart-label">pass {p}</text>'
+        '<line x1="{pad}" x2="{xe}" y1="{py}" y2="{py}" class="pass-line"/>'
+        '<text x="{xe}" y="{pty}" text-anchor="end" class="chart-label">pass {p}</text>'
         '<polyline points="{pts}" class="score-line" fill="none"/>{dots}</svg>',
-        w=WIDTH, h=HEIGHT, p=exam.passing_score, pad=PAD, xe=WIDTH - PAD, py=pass_y, pty=pass_y - 4,
+        w=WIDTH, h=HEIGHT, p=exam.passing_score, pad=PAD, xe=WIDTH - PAD, py=f"{pass_y:.1f}", pty=f"{pass_y - 4:.1f}",
         pts=points, dots=dots,
     )  # fmt: skip
 

@@ -1,0 +1,183 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from quiz import services
+from quiz.labels import MEETS, NEEDS, NOT_ENOUGH, attempt_label, report_label, wilson_interval
+from quiz.models import Report
+from quiz.reports import recency_weight, report_compute, report_refresh
+from quiz.tasks import compute_report, refresh_stale_reports
+from tests.factories import UserFactory, make_exam
+
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+
+
+def test_wilson_interval_matches_hand_computed_values():
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-4)
+    assert high == pytest.approx(0.9433, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(0, 5)
+    assert low == 0.0 and high == pytest.approx(0.4345, abs=1e-4)
+
+
+def test_labels_at_the_edges():
+    bar = 0.72
+    assert attempt_label(18, 25, bar) == MEETS  # exactly 72%
+    assert attempt_label(17, 25, bar) == NEEDS
+    assert report_label(0.72, 0.9, bar) == MEETS
+    assert report_label(0.5, 0.7199, bar) == NEEDS
+    assert report_label(0.6, 0.8, bar) == NOT_ENOUGH
+
+
+def test_recency_weight_halves_every_thirty_days():
+    assert recency_weight(0) == 1.0
+    assert recency_weight(30) == pytest.approx(0.5)
+    assert recency_weight(60) == pytest.approx(0.25)
+
+
+def _finished_attempt(user, exam, *, right: set[int], now=NOW):
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="full"), now=now, seed=3
+    )
+    for item in attempt.items.select_related("version"):
+        key = item.version.correct_indexes()
+        if item.position in right:
+            tokens = [t for t, i in zip(item.choice_tokens, item.choice_order, strict=True) if i in key]
+        else:
+            tokens = [
+                next(t for t, i in zip(item.choice_tokens, item.choice_order, strict=True) if i not in key)
+            ]
+        services.answer_save(
+            user=user, attempt_id=attempt.pk, position=item.position, tokens=tokens, seq=1, now=now
+        )
+    return services.attempt_submit(user=user, attempt_id=attempt.pk, now=now + dt.timedelta(minutes=10))
+
+
+@pytest.mark.django_db
+def test_report_counts_every_answer_including_pilot_items():
+    exam = make_exam(question_count=10, unscored=2)
+    user = UserFactory()
+    _finished_attempt(user, exam, right=set(range(6)))
+    data = report_compute(user_id=user.pk, exam_id=exam.pk, now=NOW + dt.timedelta(hours=1))
+    assert data["answered"] == 10
+    assert sum(d["correct"] for d in data["domains"]) == 6
+    assert data["readiness"]["low"] <= data["readiness"]["score"] <= data["readiness"]["high"]
+    assert 0 <= data["readiness"]["pass_probability"] <= 1
+    assert data["history"][0]["score"] is not None
+
+
+@pytest.mark.django_db
+def test_task_run_twice_gives_one_report_equal_to_a_clean_recompute():
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    _finished_attempt(user, exam, right={0, 1, 2})
+    compute_report.apply(args=(user.pk, exam.pk))
+    first = Report.objects.get(user=user, exam=exam)
+    compute_report.apply(args=(user.pk, exam.pk))
+    assert Report.objects.filter(user=user, exam=exam).count() == 1
+    second = Report.objects.get(user=user, exam=exam)
+    clean = report_compute(user_id=user.pk, exam_id=exam.pk, now=timezone.now())
+    assert second.data["domains"] == clean["domains"] == first.data["domains"]
+    assert not second.stale
+
+
+@pytest.mark.django_db
+def test_a_submit_during_computation_keeps_the_report_stale():
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    _finished_attempt(user, exam, right={0})
+    Report.objects.filter(user=user, exam=exam).update(stale=True, stale_since=NOW)
+    from quiz import reports
+
+    original = reports.report_compute
+
+    def compute_then_newer_submit(**kwargs):
+        data = original(**kwargs)
+        Report.objects.filter(user=user, exam=exam).update(stale_since=NOW + dt.timedelta(seconds=1))
+        return data
+
+    reports.report_compute = compute_then_newer_submit
+    try:
+        report_refresh(user_id=user.pk, exam_id=exam.pk, now=NOW)
+    finally:
+        reports.report_compute = original
+    assert Report.objects.get(user=user, exam=exam).stale
+
+
+@pytest.mark.django_db
+def test_submit_succeeds_with_broker_unreachable_and_beat_catches_up(
+    client, settings, django_capture_on_commit_callbacks
+):
+    from quiz.celery import app
+
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now()
+    )
+    client.force_login(user)
+    app.conf.task_always_eager = False
+    previous = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("quiz:submit", args=[attempt.pk]), {"confirm": "yes"})
+    finally:
+        app.conf.broker_url = previous
+        app.conf.task_always_eager = True
+    assert response.status_code == 302
+    attempt.refresh_from_db()
+    assert attempt.status == "submitted"
+    assert Report.objects.get(user=user, exam=exam).stale
+    refresh_stale_reports.apply()
+    assert not Report.objects.get(user=user, exam=exam).stale
+
+
+@pytest.mark.django_db
+def test_dashboard_reads_the_stored_report_in_constant_queries(client, django_assert_num_queries):
+    exam = make_exam(question_count=10, unscored=0, per_domain=30)
+    counts = []
+    for attempts in (1, 4):
+        user = UserFactory(target_exam=exam)
+        for n in range(attempts):
+            _finished_attempt(user, exam, right=set(range(n + 3)), now=NOW + dt.timedelta(hours=n))
+        report_refresh(user_id=user.pk, exam_id=exam.pk, now=NOW + dt.timedelta(days=1))
+        client.force_login(user)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(reverse("quiz:home"))
+        counts.append(len(ctx.captured_queries))
+        body = page.content.decode()
+        assert "Readiness (estimate)" in body and "Start recommended drill" in body and "<svg" in body
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
+def test_dashboard_polls_while_the_report_is_stale(client):
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory(target_exam=exam)
+    Report.objects.create(user=user, exam=exam, stale=True, stale_since=NOW)
+    client.force_login(user)
+    body = client.get(reverse("quiz:home")).content.decode()
+    assert 'hx-trigger="every 3s"' in body
+    Report.objects.filter(user=user).update(stale=False, data={})
+    body = client.get(reverse("quiz:home"), headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in body
+
+
+@pytest.mark.django_db
+def test_recommended_drill_targets_the_weakest_domains(client):
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    Report.objects.create(
+        user=user, exam=exam, stale=False, data={"weakest_domains": [3, 1], "weakest_tags": []}
+    )
+    client.force_login(user)
+    response = client.get(reverse("quiz:start_recommended") + f"?exam={exam.code}")
+    assert response.status_code == 302
+    assert "mode=drill" in response["Location"] and "domains=3,1" in response["Location"]
