@@ -64,3 +64,24 @@ def bar_rows(domains: list[dict[str, Any]], bar: float) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def activity_svg(days: list[dict[str, Any]]) -> SafeString:
+    """Questions answered per day as columns."""
+    if not days:
+        return mark_safe("")
+    top = max([d["answered"] for d in days] + [1])
+    width = 10
+    bars = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="8" height="{}" class="bar-fill"><title>{}: {}</title></rect>',
+        (
+            (i * width, f"{60 - 60 * d['answered'] / top:.1f}", f"{60 * d['answered'] / top:.1f}", d["day"], d["answered"])
+            for i, d in enumerate(days)
+        ),
+    )
+    return format_html(
+        '<svg viewBox="0 0 {} 62" class="chart" role="img" aria-label="Questions answered per day, last 30 days">{}</svg>',
+        len(days) * width,
+        bars,
+    )

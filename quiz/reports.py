@@ -167,6 +167,8 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
         .values("pk", "submitted_at", "scaled_score", "passed")
     )
 
+    activity = _activity(user_id, exam_id, now)
+
     domain_list = []
     for d in domain_rows:
         empty = {
@@ -209,6 +211,7 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
         "weakest_domains": weakest_domains,
         "weakest_tags": weakest_tags,
         "readiness": readiness(exam, domains, weights) if total else None,
+        "activity": activity,
         "history": [
             {
                 "id": h["pk"],
@@ -219,6 +222,33 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
             for h in history
         ],
     }
+
+
+def _activity(user_id: int, exam_id: int, now: dt.datetime) -> dict[str, Any]:
+    """Questions answered per day over the last 30 days, in the learner's time zone, and the streak."""
+    import zoneinfo
+
+    from accounts.models import User
+
+    zone = zoneinfo.ZoneInfo(User.objects.values_list("time_zone", flat=True).get(pk=user_id))
+    today = now.astimezone(zone).date()
+    since = now - dt.timedelta(days=31)
+    rows = (
+        AttemptItem.objects.filter(attempt__user_id=user_id, attempt__exam_id=exam_id, answered_at__gte=since)
+        .annotate(day=TruncDate("answered_at", tzinfo=zone))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    per_day = {row["day"]: row["n"] for row in rows}
+    days = [today - dt.timedelta(days=i) for i in range(29, -1, -1)]
+    streak = 0
+    for day in reversed(days):
+        if per_day.get(day):
+            streak += 1
+        elif day != today:  # today without practice yet does not break the streak
+            break
+    return {"days": [{"day": d.isoformat(), "answered": per_day.get(d, 0)} for d in days], "streak": streak}
 
 
 def report_refresh(*, user_id: int, exam_id: int, now: dt.datetime) -> Report:
