@@ -23,10 +23,10 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, FloatField, Func, Q, Sum, Value
+from django.db.models.functions import Coalesce, Power, TruncDate
 
-from questions.models import Exam, Tag
+from questions.models import Exam, Question, Tag
 from quiz.labels import report_label, wilson_interval
 from quiz.models import Attempt, AttemptItem, Report
 from quiz.scoring import scaled_score
@@ -54,28 +54,62 @@ def _answers(user_id: int, exam_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-def _grouped(queryset, key: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+class AgeDays(Func):
+    """Days between a timestamp column and ``now``, as a float, on PostgreSQL and SQLite."""
+
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, now: dt.datetime) -> None:
+        super().__init__(expression, Value(now))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        column, now = self.get_source_expressions()
+        column_sql, column_params = compiler.compile(column)
+        now_sql, now_params = compiler.compile(now)
+        # EXTRACT returns numeric since PostgreSQL 14; numeric POWER is slow, so cast to float8.
+        sql = f"CAST(EXTRACT(EPOCH FROM ({now_sql}::timestamptz - {column_sql})) AS double precision) / 86400.0"
+        return sql, (*now_params, *column_params)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        column, now = self.get_source_expressions()
+        column_sql, column_params = compiler.compile(column)
+        now_sql, now_params = compiler.compile(now)
+        return f"(julianday({now_sql}) - julianday({column_sql}))", (*now_params, *column_params)
+
+
+def _per_question(user_id: int, exam_id: int, now: dt.datetime) -> list[dict[str, Any]]:
+    """One grouped scan: per question, answers, correct, recency-weighted counts and time spent."""
+    when = Coalesce("attempt__submitted_at", "answered_at", "attempt__started_at")
+    weight = Power(Value(0.5), AgeDays(when, now) / Value(HALF_LIFE_DAYS))
     return list(
-        queryset.annotate(day=TruncDate(F("answered_day_source")))
-        .values(key, "day")
-        .annotate(n=Count("id"), c=Count("id", filter=Q(correct=True)), ms=Sum("time_spent_ms"))
+        _answers(user_id, exam_id)
+        .values("question_id", "domain_number")
+        .annotate(
+            n=Count("id"),
+            c=Count("id", filter=Q(correct=True)),
+            wn=Sum(weight),
+            wc=Sum(weight, filter=Q(correct=True)),
+            ms=Sum("time_spent_ms"),
+        )
         .order_by()
     )
 
 
-def _stats(buckets: list[dict[str, Any]], key: str, today: dt.date, bar: float) -> dict[Any, dict[str, Any]]:
-    """Combine per-day buckets into counts, interval, mastery and label per key."""
+def _stats(rows: list[dict[str, Any]], keys_of: Any, bar: float) -> dict[Any, dict[str, Any]]:
+    """Sum per-question rows into counts, interval, mastery and label per key (domain, task or tag).
+
+    ``keys_of(row)`` lists the keys a question counts toward. Python loops over
+    questions here, a number bounded by the bank, never over answers.
+    """
     acc: dict[Any, dict[str, float]] = defaultdict(lambda: {"n": 0, "c": 0, "wn": 0.0, "wc": 0.0, "ms": 0})
-    for row in buckets:
-        if row[key] is None:
-            continue
-        a = acc[row[key]]
-        w = recency_weight((today - row["day"]).days) if row["day"] else 1.0
-        a["n"] += row["n"]
-        a["c"] += row["c"]
-        a["wn"] += w * row["n"]
-        a["wc"] += w * row["c"]
-        a["ms"] += row["ms"] or 0
+    for row in rows:
+        for key in keys_of(row):
+            a = acc[key]
+            a["n"] += row["n"]
+            a["c"] += row["c"]
+            a["wn"] += min(row["wn"] or 0.0, row["n"])  # clock skew cannot weigh an answer above 1
+            a["wc"] += min(row["wc"] or 0.0, row["c"])
+            a["ms"] += row["ms"] or 0
     out = {}
     for k, a in acc.items():
         low, high = wilson_interval(a["c"], a["n"])
@@ -133,16 +167,17 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
     domain_rows = list(exam.domains.all())
     weights = {d.number: d.weight for d in domain_rows}
     bar = exam.passing_raw_percent / 100
-    today = now.date()
-    # Date each answer by its attempt's submit time (checked practice answers of open attempts by their own time).
-    answers = _answers(user_id, exam_id).annotate(
-        answered_day_source=Coalesce("attempt__submitted_at", "answered_at", "attempt__started_at")
-    )
-
-    domains = _stats(_grouped(answers, "domain_number"), "domain_number", today, bar)
-    tasks = _stats(_grouped(answers, "question__task__code"), "question__task__code", today, bar)
-    tag_answers = answers.filter(question__tags__kind=Tag.Kind.SERVICE)
-    tags = _stats(_grouped(tag_answers, "question__tags__name"), "question__tags__name", today, bar)
+    rows = _per_question(user_id, exam_id, now)
+    ids = [r["question_id"] for r in rows]
+    task_of = dict(Question.objects.filter(pk__in=ids).values_list("pk", "task__code"))
+    tags_of: dict[int, list[str]] = defaultdict(list)
+    for question_id, name in Question.tags.through.objects.filter(
+        question_id__in=ids, tag__kind=Tag.Kind.SERVICE
+    ).values_list("question_id", "tag__name"):
+        tags_of[question_id].append(name)
+    domains = _stats(rows, lambda r: [r["domain_number"]], bar)
+    tasks = _stats(rows, lambda r: [task_of[r["question_id"]]] if task_of.get(r["question_id"]) else [], bar)
+    tags = _stats(rows, lambda r: tags_of.get(r["question_id"], []), bar)
 
     # Trend: accuracy per domain over the last five finished attempts.
     recent = list(
@@ -234,7 +269,10 @@ def _activity(user_id: int, exam_id: int, now: dt.datetime) -> dict[str, Any]:
     today = now.astimezone(zone).date()
     since = now - dt.timedelta(days=31)
     rows = (
-        AttemptItem.objects.filter(attempt__user_id=user_id, attempt__exam_id=exam_id, answered_at__gte=since)
+        AttemptItem.objects.filter(
+            attempt__in=Attempt.objects.filter(user_id=user_id, exam_id=exam_id, started_at__gte=since - dt.timedelta(days=2)),
+            answered_at__gte=since,
+        )
         .annotate(day=TruncDate("answered_at", tzinfo=zone))
         .values("day")
         .annotate(n=Count("id"))

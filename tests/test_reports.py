@@ -181,3 +181,33 @@ def test_recommended_drill_targets_the_weakest_domains(client):
     response = client.get(reverse("quiz:start_recommended") + f"?exam={exam.code}")
     assert response.status_code == 302
     assert "mode=drill" in response["Location"] and "domains=3,1" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_simulated_learners_weakest_domain_and_calibration():
+    from quiz.simulation import simulate
+
+    result = simulate(learners=16, mocks=2, seed=7)
+    assert result.eligible >= 3
+    assert result.weakest_found[2] >= 0.6
+    assert result.brier < result.brier_naive
+
+
+@pytest.mark.django_db
+def test_activity_counts_days_in_the_learners_time_zone_and_streak():
+    from quiz.reports import _activity
+
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory(time_zone="Pacific/Auckland")  # UTC+13 in November
+    now = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)  # 22:00 local on the 22nd
+    attempt = services.attempt_start(user=user, exam=exam, options=services.StartOptions(mode="full"), now=now)
+    items = list(attempt.items.all())
+    for n, item in enumerate(items[:4]):
+        # two answers at 23:30 local on the 21st (10:30 UTC on the 21st), two at 21:00 local on the 22nd
+        item.answered_at = now - dt.timedelta(hours=23 - 0.5) if n < 2 else now - dt.timedelta(hours=1)
+        item.selected = [0]
+        item.save()
+    activity = _activity(user.pk, exam.pk, now)
+    per_day = {d["day"]: d["answered"] for d in activity["days"]}
+    assert per_day["2026-11-21"] == 2 and per_day["2026-11-22"] == 2
+    assert activity["streak"] == 2
