@@ -86,7 +86,7 @@ def simulate(*, learners: int, mocks: int = 3, seed: int = 2026, prefix: str = "
     rng = random.Random(seed)
     exam = synthetic_exam(per_domain=max(20 * mocks + 10, 40))
     start = timezone.now()
-    found = {m: 0 for m in range(1, mocks + 1)}
+    found = dict.fromkeys(range(1, mocks + 1), 0)
     eligible = 0
     predictions: list[tuple[float, float, bool]] = []
     for n in range(learners):
