@@ -81,7 +81,7 @@ def activity_svg(days: list[dict[str, Any]]) -> SafeString:
         ),
     )
     return format_html(
-        '<svg viewBox="0 0 {} 62" class="chart" role="img" aria-label="Questions answered per day, last 30 days">{}</svg>',
+        '<svg viewBox="0 0 {} 62" class="chart chart-activity" role="img" aria-label="Questions answered per day, last 30 days">{}</svg>',
         len(days) * width,
         bars,
     )
