@@ -21,7 +21,9 @@ EXPORT_FORMATS = ("yaml", "json", "moodle-xml", "gift", "csv")
 LOSSY = {
     "moodle-xml": "tags, task statement, difficulty, status, references, provenance and verified_as_of",
     "gift": "tags, task statement, difficulty, status, references, provenance and verified_as_of",
-    "csv": "topic and facet tags, task statement, difficulty, status, references, provenance and verified_as_of",
+    "csv": (
+        "topic and facet tags, task statement, difficulty, status, references, provenance and verified_as_of"
+    ),
 }
 KIND_KEY = {Tag.Kind.SERVICE: "services", Tag.Kind.TOPIC: "topics", Tag.Kind.FACET: "facets"}
 
@@ -101,6 +103,11 @@ def _domain_names() -> dict[tuple[str, int], str]:
     return {(d.exam.code, d.number): d.name for d in Domain.objects.select_related("exam")}
 
 
+def _weight(correct: int) -> str:
+    """Each correct answer's share in percent, with the precision Moodle expects (33.33333)."""
+    return f"{100 / correct:.7g}"
+
+
 def to_moodle_xml(specs: list[QuestionSpec]) -> str:
     names = _domain_names()
     quiz = ET.Element("quiz")
@@ -122,9 +129,7 @@ def to_moodle_xml(specs: list[QuestionSpec]) -> str:
         ET.SubElement(q, "shuffleanswers").text = "true"
         correct = max(len(spec.correct_positions()), 1)
         for choice in spec.choices:
-            fraction = (
-                f"{100 / correct:.5g}" if choice.correct else ("-100" if spec.type == "multiple" else "0")
-            )
+            fraction = _weight(correct) if choice.correct else ("-100" if spec.type == "multiple" else "0")
             answer = ET.SubElement(q, "answer", fraction=fraction, format="markdown")
             ET.SubElement(answer, "text").text = choice.text
             ET.SubElement(
@@ -153,7 +158,7 @@ def to_gift(specs: list[QuestionSpec]) -> str:
         answers = []
         for choice in spec.choices:
             if spec.type == "multiple":
-                weight = f"%{100 / correct:.5g}%" if choice.correct else "%-100%"
+                weight = f"%{_weight(correct)}%" if choice.correct else "%-100%"
                 line = f"~{weight}{_gift_escape(choice.text)}"
             else:
                 line = ("=" if choice.correct else "~") + _gift_escape(choice.text)
@@ -173,7 +178,7 @@ def to_gift(specs: list[QuestionSpec]) -> str:
 
 def to_csv(specs: list[QuestionSpec]) -> str:
     width = max([len(s.choices) for s in specs] + [4])
-    header = ["id", "question", "type"]
+    header = ["id", "exam", "question", "type"]
     header += [f"option {i}" for i in range(1, width + 1)]
     header += [f"explanation {i}" for i in range(1, width + 1)]
     header += ["correct", "explanation", "domain", "tags"]
@@ -187,6 +192,7 @@ def to_csv(specs: list[QuestionSpec]) -> str:
         writer.writerow(
             [
                 spec.id,
+                spec.exam,
                 spec.stem,
                 spec.type,
                 *texts,

@@ -17,6 +17,8 @@ from questions.bankfile import ExamSpec, QuestionSpec, check_question
 from questions.models import Choice, Domain, Exam, Question, Tag, TaskStatement
 
 TAG_KIND_OF = {"services": Tag.Kind.SERVICE, "topics": Tag.Kind.TOPIC, "facets": Tag.Kind.FACET}
+MAX_ID_CHARS = Question._meta.get_field("external_id").max_length or 100
+MAX_TAG_CHARS = Tag._meta.get_field("name").max_length or 100
 
 
 class ImportRejected(Exception):
@@ -46,8 +48,10 @@ class ImportReport:
 
 
 def spec_hash(spec: QuestionSpec) -> str:
+    """A digest of everything the importer writes. Tags are a set, so their order does not count."""
     data = spec.to_dict()
     data["exam"] = spec.exam
+    data["tags"] = {kind: sorted(names) for kind, names in data["tags"].items()}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -127,8 +131,8 @@ def import_specs(
     ``strict`` (the native format) rejects the batch when any question fails the
     bank's checks. Otherwise a question that fails only for missing content (no
     domain, no rationale...) is imported as a draft with a warning per problem.
-    ``sync`` retires bundled questions that are no longer in ``specs``.
-    Questions made in the admin are never touched.
+    ``sync`` retires bundled questions of the imported exams that are no longer
+    in ``specs``. Questions made in the admin are never touched.
     """
     report = ImportReport(dry_run=dry_run, warnings=list(warnings or []))
     exam_specs = known_exams(exams)
@@ -137,11 +141,16 @@ def import_specs(
     for spec in specs:
         if not spec.id:
             spec.id = content_id(spec)
-        where = f"{spec.source}:{spec.line} [{spec.id}]"
+        where = f"{spec.source}:{spec.line} [{spec.id[:MAX_ID_CHARS]}]"
         if spec.id in seen_ids:
             errors.append(f"{where}: duplicate id in this import")
             continue
         seen_ids.add(spec.id)
+        if len(spec.id) > MAX_ID_CHARS:
+            errors.append(f"{spec.source}:{spec.line}: id is longer than {MAX_ID_CHARS} characters")
+        long_tags = [name for names in spec.tags.values() for name in names if len(name) > MAX_TAG_CHARS]
+        if long_tags:
+            errors.append(f"{where}: tag longer than {MAX_TAG_CHARS} characters: {long_tags[0][:40]!r}...")
         problems = check_question(spec, exam_specs.get(spec.exam))
         if not problems:
             continue
@@ -181,7 +190,10 @@ def import_specs(
             (report.changed if question else report.created).append(spec.id)
             if dry_run:
                 continue
-            question = question or Question(external_id=spec.id)
+            if question is None:
+                question = Question(external_id=spec.id, origin=origin)
+            elif origin == Question.Origin.BUNDLED:
+                question.origin = origin  # the bank now owns it; a plain import keeps a bundled one bundled
             question.exam = exams_by_code[spec.exam]
             question.domain = domains.get((spec.exam, spec.domain)) if spec.domain else None
             question.task = (
@@ -196,7 +208,6 @@ def import_specs(
             question.status = spec.status
             question.provenance = spec.provenance[:300]
             question.verified_as_of = spec.verified_as_of
-            question.origin = origin
             question.content_hash = digest
             question.save()
             question.choices.all().delete()
@@ -220,11 +231,12 @@ def import_specs(
                 .exclude(external_id__in=seen_ids)
                 .exclude(status=Question.Status.RETIRED)
             )
-            if exams:
-                gone = gone.filter(exam__code__in=list(exams))
+            synced_exams = set(exams or {}) | {spec.exam for spec in specs}
+            gone = gone.filter(exam__code__in=sorted(synced_exams))
             report.retired = list(gone.values_list("external_id", flat=True))
             if not dry_run:
-                gone.update(status=Question.Status.RETIRED)
+                # Forget the hash so the question is rewritten (and un-retired) if it comes back.
+                gone.update(status=Question.Status.RETIRED, content_hash="")
         if dry_run:
             transaction.set_rollback(True)
     return report

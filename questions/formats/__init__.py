@@ -6,6 +6,7 @@ collects every error; a file with errors is rejected whole by the importer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,20 @@ from questions.bankfile import ExamSpec, QuestionSpec
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_FIELD_CHARS = 20_000
 FORMATS = ("yaml", "json", "moodle-xml", "gift", "aiken", "csv", "markdown")
+NATIVE_FORMATS = ("yaml", "json")
+SUFFIX_FORMATS = {
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".xml": "moodle-xml",
+    ".csv": "csv",
+    ".gift": "gift",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".aiken": "aiken",
+}
+GIFT_ANSWER_RE = re.compile(r"\{\s*(?:[=~]|%-?\d|T\b|F\b|TRUE\b|FALSE\b|#)", re.IGNORECASE)
+TASK_LIST_RE = re.compile(r"^\s*[-*]\s+\[[ xX]\]\s", re.MULTILINE)
 
 
 @dataclass
@@ -33,24 +48,36 @@ class ParseResult:
 
 
 def detect_format(path: Path, text: str) -> str:
+    """The format named by the file's suffix, else guessed from its first lines."""
     suffix = path.suffix.lower()
+    if suffix in SUFFIX_FORMATS:
+        return SUFFIX_FORMATS[suffix]
     head = text.lstrip()[:2000]
-    if suffix in {".yaml", ".yml"}:
-        return "yaml"
-    if suffix == ".json":
-        return "json"
-    if suffix == ".xml" or head.startswith("<?xml") or "<quiz" in head:
+    if head.startswith("<?xml") or "<quiz" in head:
         return "moodle-xml"
-    if suffix == ".csv":
-        return "csv"
-    if suffix == ".gift" or "::" in head or head.startswith("$CATEGORY"):
+    if head.startswith("$CATEGORY") or "::" in head or GIFT_ANSWER_RE.search(head):
         return "gift"
-    if suffix == ".md" or head.startswith("#"):
+    if head.startswith("#") or TASK_LIST_RE.search(head):
         return "markdown"
     return "aiken"
 
 
+def check_field_sizes(result: ParseResult) -> None:
+    """Reject any text field longer than MAX_FIELD_CHARS (adds errors to ``result``)."""
+    for spec in result.specs:
+        fields = [("id", spec.id), ("stem", spec.stem), ("explanation", spec.explanation)]
+        for i, choice in enumerate(spec.choices, start=1):
+            fields += [(f"option {i}", choice.text), (f"option {i} rationale", choice.rationale)]
+        for name, value in fields:
+            if len(value) > MAX_FIELD_CHARS:
+                label = f" [{spec.id[:40]}]" if spec.id and name != "id" else ""
+                result.errors.append(
+                    f"{spec.source}:{spec.line}{label}: {name} is longer than {MAX_FIELD_CHARS} characters"
+                )
+
+
 def parse_text(text: str, *, fmt: str, source: str, exam: str, domain: int | None) -> ParseResult:
+    """Parse the text of one non-native file (Moodle XML, GIFT, Aiken, CSV or Markdown)."""
     from questions.formats import aiken, csvfile, gift, markdown_tasks, moodle_xml
 
     parsers = {
@@ -60,40 +87,88 @@ def parse_text(text: str, *, fmt: str, source: str, exam: str, domain: int | Non
         "csv": csvfile.parse,
         "markdown": markdown_tasks.parse,
     }
+    if fmt not in parsers:
+        return ParseResult(errors=[f"{source}: format {fmt!r} is not a text import format"])
     result = parsers[fmt](text, source=source, exam=exam, domain=domain)
-    for spec in result.specs:
-        for name, value in [("stem", spec.stem), ("explanation", spec.explanation)] + [
-            (f"option {i + 1}", c.text + c.rationale) for i, c in enumerate(spec.choices)
-        ]:
-            if len(value) > MAX_FIELD_CHARS:
-                result.errors.append(
-                    f"{source}:{spec.line}: {name} is longer than {MAX_FIELD_CHARS} characters"
-                )
+    check_field_sizes(result)
+    return result
+
+
+def _too_large(path: Path) -> ParseResult | None:
+    size = path.stat().st_size
+    if size > MAX_IMPORT_BYTES:
+        return ParseResult(
+            errors=[f"{path}: file is {size} bytes, over the import limit of {MAX_IMPORT_BYTES} bytes"]
+        )
+    return None
+
+
+def parse_native(path: Path) -> ParseResult:
+    """Read a native bank folder or file: exam blueprints and questions.
+
+    Only the shape of the files is checked here; the importer checks every
+    question against the exams in the files *and* those already in the
+    database, so a single exported question file imports without its exam.yaml.
+    """
+    from questions.bankfile import (
+        BANK_SUFFIXES,
+        BankFormatError,
+        bank_files,
+        load_exam,
+        load_question_file,
+    )
+
+    files = bank_files(path)
+    if not files:
+        return ParseResult(errors=[f"{path}: no .yaml or .json files found"])
+    result = ParseResult(native=True)
+    for file in files:
+        too_large = _too_large(file)
+        if too_large:
+            result.errors += too_large.errors
+    if result.errors:
+        return result
+    exam_files = [p for p in files if p.stem == "exam"]
+    if path.is_file() and path.stem != "exam":
+        exam_files += [p for p in sorted(path.parent.glob("exam.*")) if p.suffix in BANK_SUFFIXES]
+    for file in exam_files:
+        try:
+            exam = load_exam(file)
+        except BankFormatError as exc:
+            result.errors.append(str(exc))
+            continue
+        except UnicodeDecodeError:
+            result.errors.append(f"{file}: not UTF-8 text")
+            continue
+        result.exams[exam.code] = exam
+    for file in files:
+        if file.stem == "exam":
+            continue
+        try:
+            specs, problems = load_question_file(file)
+        except UnicodeDecodeError:
+            result.errors.append(f"{file}: not UTF-8 text")
+            continue
+        result.specs += specs
+        result.errors += [str(p) for p in problems]
+    check_field_sizes(result)
     return result
 
 
 def parse_path(
     path: Path, *, fmt: str | None = None, exam: str = "", domain: int | None = None
 ) -> ParseResult:
-    """Parse a file or every bank file in a folder."""
-    from questions.bankfile import bank_files, check_bank
-
-    if (
-        path.is_dir()
-        or (fmt or detect_format(path, "")) in {"yaml", "json"}
-        and path.suffix in {".yaml", ".yml", ".json"}
-    ):
-        if path.is_file() and path.stat().st_size > MAX_IMPORT_BYTES:
-            return ParseResult(errors=[f"{path}: file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB"])
-        if path.is_dir() and not bank_files(path):
-            return ParseResult(errors=[f"{path}: no .yaml or .json files found"])
-        checked = check_bank(path)
-        result = ParseResult(specs=checked.questions, exams=checked.exams, native=True)
-        for problem in checked.problems:
-            result.errors.append(str(problem))
-        return result
-    if path.stat().st_size > MAX_IMPORT_BYTES:
-        return ParseResult(errors=[f"{path}: file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB"])
+    """Parse a file, or every native bank file in a folder."""
+    if path.is_dir():
+        if fmt and fmt not in NATIVE_FORMATS:
+            return ParseResult(errors=[f"{path}: a folder can only hold the native format (yaml or json)"])
+        return parse_native(path)
+    fmt = fmt or SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt in NATIVE_FORMATS:
+        return parse_native(path)
+    too_large = _too_large(path)
+    if too_large:
+        return too_large
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:

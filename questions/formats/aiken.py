@@ -1,4 +1,7 @@
-"""Aiken: a stem, lettered options ("A." or "A)"), then "ANSWER: X". Single answer only."""
+"""Aiken: a stem, lettered options ("A." or "A)"), then "ANSWER: X". Single answer only.
+
+A question ends at its ANSWER line or at a blank line, whichever comes first.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,10 @@ from questions.formats import ParseResult
 from questions.formats.common import add_choice, finish_spec, new_spec
 
 OPTION_RE = re.compile(r"^([A-Z])[.)]\s+(.*)$")
-ANSWER_RE = re.compile(r"^ANSWER:\s*([A-Z])\s*$")
+ANSWER_RE = re.compile(r"^ANSWER:\s*([A-Za-z])\s*$", re.IGNORECASE)
 
 
-def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResult:
-    result = ParseResult()
+def _blocks(text: str) -> list[tuple[int, list[str]]]:
     blocks: list[tuple[int, list[str]]] = []
     current: list[str] = []
     start = 1
@@ -20,14 +22,21 @@ def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResu
         if line.strip():
             if not current:
                 start = number
-            current.append(line.rstrip())
+            current.append(line.strip())
+            if ANSWER_RE.match(line.strip()):
+                blocks.append((start, current))
+                current = []
         elif current:
             blocks.append((start, current))
             current = []
     if current:
         blocks.append((start, current))
+    return blocks
 
-    for start, lines in blocks:
+
+def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResult:
+    result = ParseResult()
+    for start, lines in _blocks(text):
         first_option = next((i for i, line in enumerate(lines) if OPTION_RE.match(line)), None)
         if first_option is None or first_option == 0:
             result.errors.append(f"{source}:{start}: a question needs a stem followed by lettered options")
@@ -41,7 +50,7 @@ def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResu
             option = OPTION_RE.match(line)
             found = ANSWER_RE.match(line)
             if found:
-                answer = found.group(1)
+                answer = found.group(1).upper()
             elif option:
                 letters.append(option.group(1))
                 add_choice(spec, option.group(2), False)

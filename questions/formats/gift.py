@@ -3,8 +3,12 @@
 Supported: categories (``$CATEGORY:``), multiple choice, multiple answers with
 ``%weight%`` (positive weight = correct), per-answer ``#feedback``, ``####``
 general feedback, ``\\`` escapes and ``[markdown]``/``[html]`` text formats.
-Other GIFT types (true/false, short answer, matching, numerical, essay) are
-skipped with a warning.
+Other GIFT types (true/false, short answer, matching, numerical, essay,
+description) are skipped with a warning.
+
+In a question with an ``=`` answer, that answer is the one right answer and
+``~%50%`` answers only earn partial credit, so they count as wrong. Without an
+``=`` answer, every answer with a positive weight is correct (multiple answers).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from questions.formats.common import add_choice, finish_spec, new_spec, resolve_
 ESCAPES = {"\\~": "~", "\\=": "=", "\\#": "#", "\\{": "{", "\\}": "}", "\\:": ":", "\\n": "\n", "\\\\": "\\"}
 PLACEHOLDER = "\x00{}\x00"
 FORMAT_RE = re.compile(r"^\s*\[(markdown|html|moodle|plain)\]\s*", re.IGNORECASE)
+WEIGHT_RE = re.compile(r"^\s*%(-?\d+(?:\.\d+)?)%(.*)$", re.DOTALL)
+TRUE_FALSE_RE = re.compile(r"^(T|F|TRUE|FALSE)\s*(#|$)", re.IGNORECASE)
+CATEGORY = "$CATEGORY:"
 
 
 def _protect(text: str) -> tuple[str, list[str]]:
@@ -36,21 +43,29 @@ def _restore(text: str, kept: list[str]) -> str:
 
 
 def _blocks(text: str) -> list[tuple[int, str]]:
+    """Split into blank-line separated blocks; a ``$CATEGORY:`` line is always a block of its own."""
     blocks: list[tuple[int, str]] = []
     current: list[str] = []
     start = 1
+
+    def flush() -> None:
+        if current:
+            blocks.append((start, "\n".join(current)))
+            current.clear()
+
     for number, line in enumerate(text.splitlines(), start=1):
         if line.lstrip().startswith("//"):
             continue
-        if line.strip():
+        if line.lstrip().startswith(CATEGORY):
+            flush()
+            blocks.append((number, line.strip()))
+        elif line.strip():
             if not current:
                 start = number
             current.append(line)
-        elif current:
-            blocks.append((start, "\n".join(current)))
-            current = []
-    if current:
-        blocks.append((start, "\n".join(current)))
+        else:
+            flush()
+    flush()
     return blocks
 
 
@@ -60,16 +75,35 @@ def _answers(body: str) -> list[tuple[str, str]]:
     return [(p[0], p[1:]) for p in parts if p.strip() and p[0] in "=~"]
 
 
+def _unsupported_kind(body: str, answers: list[tuple[str, str]]) -> str | None:
+    stripped = body.strip()
+    if not stripped:
+        return "essay"
+    if TRUE_FALSE_RE.match(stripped):
+        return "true/false"
+    if stripped.startswith("#"):
+        return "numerical"
+    if answers and all(marker == "=" and "->" in raw for marker, raw in answers):
+        return "matching"
+    if answers and all(marker == "=" for marker, _ in answers):
+        return "short answer"
+    return None
+
+
 def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResult:
     result = ParseResult()
     protected, kept = _protect(text)
     current_exam, current_domain = exam, domain
     for start, block in _blocks(protected):
-        if block.lstrip().startswith("$CATEGORY:"):
-            category = _restore(block.split(":", 1)[1], kept)
+        if block.startswith(CATEGORY):
+            category = _restore(block[len(CATEGORY) :], kept)
             current_exam, current_domain = resolve_category(category, exam=exam, domain=domain)
             continue
         opens, closes = block.count("{"), block.count("}")
+        if opens == 0 and closes == 0:
+            label = _restore(block, kept)[:40]
+            result.warnings.append(f"{source}:{start} [{label}]: skipped description (no answer block)")
+            continue
         if opens != 1 or closes != 1 or block.index("{") > block.index("}"):
             result.errors.append(
                 f"{source}:{start}: expected exactly one '{{ ... }}' answer block "
@@ -82,7 +116,8 @@ def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResu
         title_match = re.match(r"^\s*::(.*?)::(.*)$", head, re.DOTALL)
         if title_match:
             title, head = title_match.group(1), title_match.group(2)
-        stem = _restore(head + ("\n" + tail if tail.strip() else ""), kept)
+        # Text after the answer block makes a "missing word" question: mark the gap.
+        stem = _restore(head.rstrip() + " _____ " + tail.lstrip() if tail.strip() else head, kept)
         spec = new_spec(
             source=source,
             line=start,
@@ -95,36 +130,27 @@ def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResu
         if "####" in body:
             body, general = body.split("####", 1)
         spec.explanation = _restore(general, kept)
-        stripped = body.strip()
         answers = _answers(body)
-        kind = None
-        if stripped.upper() in {"T", "F", "TRUE", "FALSE"} or re.match(
-            r"^(T|F|TRUE|FALSE)\s*#", stripped.upper()
-        ):
-            kind = "true/false"
-        elif not stripped:
-            kind = "essay"
-        elif stripped.startswith("#"):
-            kind = "numerical"
-        elif "->" in body:
-            kind = "matching"
-        elif answers and all(marker == "=" for marker, _ in answers):
-            kind = "short answer"
+        kind = _unsupported_kind(body, answers)
         if kind:
             result.warnings.append(
                 f"{source}:{start} [{spec.id or stem[:40]}]: skipped {kind} question (not supported)"
             )
             continue
+        has_right_answer = any(marker == "=" for marker, _ in answers)
         for marker, raw in answers:
             weight = None
-            weight_match = re.match(r"^\s*%(-?\d+(?:\.\d+)?)%(.*)$", raw, re.DOTALL)
+            weight_match = WEIGHT_RE.match(raw)
             if weight_match:
                 weight, raw = float(weight_match.group(1)), weight_match.group(2)
             answer_text, _, feedback = raw.partition("#")
-            correct = marker == "=" or (weight is not None and weight > 0)
+            # With an "=" answer, "~%50%" is partial credit; without one, positive weights are correct.
+            correct = (marker == "=") if has_right_answer else (weight or 0) > 0
             add_choice(spec, _restore(answer_text, kept), correct, _restore(feedback, kept))
         if not any(c.correct for c in spec.choices):
-            result.errors.append(f"{source}:{start}: no correct answer ('=' or a positive %weight%)")
+            result.errors.append(
+                f"{source}:{start} [{spec.id or stem[:40]}]: no correct answer ('=' or a positive %weight%)"
+            )
             continue
         result.specs.append(finish_spec(spec, result.warnings))
     return result

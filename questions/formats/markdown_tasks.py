@@ -5,27 +5,41 @@
     - [x] the right option
 
 Lines after the options and before the next heading become the explanation.
+A heading with nothing under it is a section heading: if it names a domain
+("## Domain 2", "## Design Resilient Architectures"), the questions below it
+belong to that domain.
 """
 
 from __future__ import annotations
 
 import re
 
+from questions.bankfile import QuestionSpec
 from questions.formats import ParseResult
-from questions.formats.common import add_choice, finish_spec, new_spec
+from questions.formats.common import add_choice, finish_spec, new_spec, resolve_category
 
-HEADING_RE = re.compile(r"^#{2,4}\s+(.*)$")
+HEADING_RE = re.compile(r"^#{2,4}\s+(.*?)\s*#*\s*$")
 TASK_RE = re.compile(r"^\s*[-*]\s+\[( |x|X)\]\s+(.*)$")
 
 
 def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResult:
     result = ParseResult()
-    spec = None
+    spec: QuestionSpec | None = None
+    stem: list[str] = []
     explanation: list[str] = []
+    current_domain = domain
 
     def close() -> None:
+        nonlocal current_domain
         if spec is None:
             return
+        body = "\n".join(stem).strip()
+        if not spec.choices and not body:
+            # A section heading, not a question.
+            current_domain = resolve_category(spec.stem, exam=exam, domain=current_domain)[1]
+            return
+        spec.stem = "\n\n".join(part for part in (spec.stem, body) if part)
+        spec.domain = current_domain
         spec.explanation = "\n".join(explanation).strip()
         if not spec.choices:
             result.errors.append(f"{source}:{spec.line}: question has no '- [ ]' options")
@@ -40,15 +54,16 @@ def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResu
         if heading:
             close()
             spec = new_spec(source=source, line=number, exam=exam, domain=domain, stem=heading.group(1))
-            explanation = []
-        elif spec is not None and task:
-            if explanation and spec.choices:
+            stem, explanation = [], []
+        elif spec is None:
+            continue
+        elif task:
+            if explanation and any(part.strip() for part in explanation):
                 result.errors.append(f"{source}:{number}: option after the explanation")
             add_choice(spec, task.group(2), task.group(1).lower() == "x")
-        elif spec is not None and line.strip():
-            if spec.choices:
-                explanation.append(line)
-            else:
-                spec.stem += "\n" + line
+        elif spec.choices:
+            explanation.append(line.rstrip())
+        else:
+            stem.append(line.rstrip())
     close()
     return result

@@ -1,9 +1,11 @@
 """Moodle XML. Parsed with defusedxml: no DTDs, external entities or entity bombs.
 
-Supported: ``category`` (mapped to exam/domain) and ``multichoice`` questions
-(``single`` true or false; ``fraction`` > 0 marks a correct answer), with
-``idnumber`` or ``name`` as the id, per-answer and general feedback.
-Other types are skipped with a warning.
+Supported: ``category`` (mapped to exam/domain) and ``multichoice`` questions,
+with ``idnumber`` or ``name`` as the id, per-answer and general feedback. In a
+multiple-answer question (``single`` false, or the ``multichoiceset`` type)
+every answer with a ``fraction`` above 0 is correct; in a single-answer question
+only the answer with the highest fraction is (lower positive fractions are
+partial credit). Other types are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from defusedxml import DefusedXmlException
 
 from questions.formats import ParseResult
 from questions.formats.common import add_choice, finish_spec, new_spec, resolve_category
+
+CHOICE_TYPES = ("multichoice", "multichoiceset")
 
 
 def _text(node: ET.Element | None, path: str = "text") -> str:
@@ -48,7 +52,7 @@ def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResu
             )
             continue
         name = _text(question.find("name"))
-        if qtype != "multichoice":
+        if qtype not in CHOICE_TYPES:
             result.warnings.append(
                 f"{source}: question {index} ({name or qtype}): skipped {qtype} question (not supported)"
             )
@@ -63,15 +67,20 @@ def parse(text: str, *, source: str, exam: str, domain: int | None) -> ParseResu
             stem=_text(question.find("questiontext")),
         )
         spec.explanation = _text(question.find("generalfeedback"))
+        single_flag = (question.findtext("single") or "true").strip().lower()
+        single = qtype == "multichoice" and single_flag in {"true", "1"}
+        answers: list[tuple[float, ET.Element]] = []
         for answer in question.findall("answer"):
             try:
-                fraction = float(answer.get("fraction", "0"))
+                answers.append((float(answer.get("fraction", "0")), answer))
             except ValueError:
                 result.errors.append(
                     f"{source}: question {index} ({qid}): bad fraction {answer.get('fraction')!r}"
                 )
-                continue
-            add_choice(spec, _text(answer), fraction > 0, _text(answer.find("feedback")))
+        best = max((fraction for fraction, _ in answers), default=0.0)
+        for fraction, answer in answers:
+            correct = fraction > 0 and (fraction == best if single else True)
+            add_choice(spec, _text(answer), correct, _text(answer.find("feedback")))
         if not spec.stem:
             result.errors.append(f"{source}: question {index} ({qid}): empty question text")
             continue

@@ -32,6 +32,8 @@ class Command(BaseCommand):
             for error in result.errors:
                 self.stderr.write(error)
             raise CommandError(f"{len(result.errors)} error(s) in {path}; nothing was written")
+        if options["sync"] and not result.native:
+            raise CommandError("--sync only works with the native bank format (a folder or .yaml/.json file)")
         origin = Question.Origin.BUNDLED if options["sync"] and result.native else Question.Origin.IMPORTED
         try:
             report = import_specs(
@@ -41,6 +43,7 @@ class Command(BaseCommand):
                 strict=result.native,
                 sync=options["sync"],
                 dry_run=options["dry_run"],
+                warnings=result.warnings,
             )
         except ImportRejected as rejected:
             for error in rejected.errors:
