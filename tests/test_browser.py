@@ -1,6 +1,5 @@
 """The whole exam flow in real Chromium (Debian's package, driven by Playwright)."""
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -24,8 +23,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page() -> Iterator[object]:
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

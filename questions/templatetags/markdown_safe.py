@@ -10,3 +10,10 @@ register = template.Library()
 def markdown_filter(text: str) -> SafeString:
     """``{{ question.stem|markdown }}``: Markdown rendered and sanitised."""
     return mark_safe(render_markdown(text))  # noqa: S308 - output of the nh3 sanitiser
+
+
+@register.filter(name="safe_url")
+def safe_url(url: str) -> str:
+    """The URL if it is http(s), else an empty string: no javascript: or data: links."""
+    value = str(url or "").strip()
+    return value if value.lower().startswith(("https://", "http://")) else ""
