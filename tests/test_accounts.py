@@ -223,3 +223,41 @@ def test_emails_are_unique_ignoring_case():
     UserFactory(email="same@example.com")
     with pytest.raises(IntegrityError):
         User.objects.create_user(email="SAME@example.com", password="x")
+
+
+def _visible(response) -> str:
+    """The page as a visitor sees it, minus the per-request CSRF token."""
+    import re as _re
+
+    body = _re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+    return _re.sub(r'"X-CSRFToken": "[^"]+"', "", body)
+
+
+def test_hundred_rapid_wrong_passwords_throttle_without_revealing_the_account(client, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 1000
+    real = UserFactory(email="real@example.com")
+    other = client.__class__()
+    for n in range(100):
+        mine = client.post(reverse("accounts:login"), {"username": real.email, "password": f"wrong {n}"})
+        ghost = other.post(reverse("accounts:login"), {"username": "ghost@example.com", "password": f"wrong {n}"})
+        assert mine.status_code == ghost.status_code == 200
+        assert _visible(mine).replace(real.email, "X") == _visible(ghost).replace("ghost@example.com", "X")
+    # Throttled now: even the right password is refused.
+    response = client.post(reverse("accounts:login"), {"username": real.email, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    # Not locked out for good: once the window passes, the owner gets in.
+    LoginFailure.objects.update(created_at="2000-01-01T00:00:00Z")
+    response = client.post(reverse("accounts:login"), {"username": real.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_many_accounts_from_one_address_are_throttled_per_address(client, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 1000
+    settings.LOGIN_FAILURES_PER_ADDRESS = 20
+    victims = [UserFactory() for _ in range(5)]
+    for n in range(100):
+        client.post(reverse("accounts:login"), {"username": victims[n % 5].email, "password": "guess"})
+    assert LoginFailure.objects.filter(address="127.0.0.1").count() == 100
+    response = client.post(reverse("accounts:login"), {"username": victims[0].email, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert response.status_code == 200
