@@ -35,10 +35,19 @@ def enqueue_report(user_id: int, exam_id: int) -> None:
     max_retries=5,
     ignore_result=True,
 )
-def compute_report(self, user_id: int, exam_id: int) -> None:  # type: ignore[no-untyped-def]
+def compute_report(self, user_id: int, exam_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """Recompute one report if it is still stale. Returns whether it computed.
+
+    Several quick submits enqueue several tasks; the first one to run covers them
+    all and clears the stale flag, so the rest return at once.
+    """
+    from quiz.models import Report
     from quiz.reports import report_refresh
 
+    if not Report.objects.filter(user_id=user_id, exam_id=exam_id, stale=True).exists():
+        return False
     report_refresh(user_id=user_id, exam_id=exam_id, now=timezone.now())
+    return True
 
 
 @shared_task(ignore_result=True, autoretry_for=(DatabaseError,), max_retries=3, retry_backoff=5)

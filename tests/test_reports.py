@@ -211,3 +211,26 @@ def test_activity_counts_days_in_the_learners_time_zone_and_streak():
     per_day = {d["day"]: d["answered"] for d in activity["days"]}
     assert per_day["2026-11-21"] == 2 and per_day["2026-11-22"] == 2
     assert activity["streak"] == 2
+
+
+@pytest.mark.django_db
+def test_several_quick_submits_give_one_recomputation():
+    from quiz import reports
+
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    _finished_attempt(user, exam, right={0})
+    calls = []
+    original = reports.report_refresh
+
+    def counting(**kwargs):
+        calls.append(kwargs)
+        return original(**kwargs)
+
+    reports.report_refresh = counting
+    try:
+        results = [compute_report.apply(args=(user.pk, exam.pk)).get() for _ in range(3)]
+    finally:
+        reports.report_refresh = original
+    assert results == [True, False, False]
+    assert len(calls) == 1
