@@ -450,8 +450,10 @@ def test_oversized_field_is_rejected(saa: Exam, tmp_path: Path) -> None:
 
 
 def test_import_command_exits_non_zero_and_lists_every_error(
-    bank: Path, capsys: pytest.CaptureFixture[str]
+    bank: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # run_from_argv closes every connection when it ends; keep the test's transaction open.
+    monkeypatch.setattr("django.core.management.base.connections.close_all", lambda: None)
     path = bank / "domain-1.yaml"
     data = yaml.safe_load(path.read_text())
     data["questions"][0]["choices"].pop()  # 3 options left
