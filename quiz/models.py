@@ -105,6 +105,9 @@ class AttemptItem(models.Model):
     """
 
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="items")
+    # Copied from the attempt so reports scan one table through one index.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    exam = models.ForeignKey("questions.Exam", on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField()
     question = models.ForeignKey("questions.Question", on_delete=models.PROTECT, related_name="+")
     version = models.ForeignKey("questions.QuestionVersion", on_delete=models.PROTECT, related_name="+")
@@ -121,9 +124,17 @@ class AttemptItem(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     time_spent_ms = models.PositiveIntegerField(default=0)
     correct = models.BooleanField(null=True, blank=True)
+    # Set when the answer starts counting in reports (attempt submitted, or practice answer checked).
+    counted_at = models.DateTimeField(null=True, blank=True)
+    recency_basis = models.FloatField(null=True, blank=True, help_text="2 ** (days from RECENCY_EPOCH / half-life)")
 
     class Meta:
         ordering = ["attempt", "position"]
+        indexes = [
+            models.Index(
+                fields=["user", "exam"], condition=Q(counted_at__isnull=False), name="item_counted_user_exam_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["attempt", "position"], name="item_position_unique"),
             models.UniqueConstraint(fields=["attempt", "question"], name="item_question_once_per_attempt"),
@@ -176,6 +187,13 @@ class AttemptItem(models.Model):
             return sorted({lookup[t] for t in tokens})
         except KeyError:
             return None
+
+    def count_at(self, when: dt.datetime) -> None:
+        """Start counting this answer in reports, dated ``when``."""
+        from quiz.reports import recency_basis
+
+        self.counted_at = when
+        self.recency_basis = recency_basis(when)
 
     def grade(self) -> bool:
         """All-or-nothing: exactly the correct set. Unanswered is wrong."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, FloatField, Func, Q, Sum, Value
-from django.db.models.functions import Coalesce, Power, TruncDate
+from django.db.models.functions import TruncDate
 
 from questions.models import Exam, Question, Tag
 from quiz.labels import report_label, wilson_interval
@@ -44,55 +44,50 @@ READINESS_SENTENCE = (
 )
 
 
+RECENCY_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
 def recency_weight(age_days: float) -> float:
     return 0.5 ** (max(age_days, 0.0) / HALF_LIFE_DAYS)
 
 
+def recency_basis(when: dt.datetime) -> float:
+    """Stored per answer when it starts counting: ``2 ** (days since RECENCY_EPOCH / half-life)``.
+
+    The weight of an answer at ``now`` is ``basis * 0.5 ** (days from epoch to now / half-life)``,
+    so a report sums stored bases in SQL and multiplies once, with no per-row power.
+    """
+    return 2.0 ** ((when - RECENCY_EPOCH).total_seconds() / 86400 / HALF_LIFE_DAYS)
+
+
+def recency_scale(now: dt.datetime) -> float:
+    return 0.5 ** ((now - RECENCY_EPOCH).total_seconds() / 86400 / HALF_LIFE_DAYS)
+
+
 def _answers(user_id: int, exam_id: int):  # type: ignore[no-untyped-def]
-    return AttemptItem.objects.filter(attempt__user_id=user_id, attempt__exam_id=exam_id).filter(
-        Q(attempt__status=Attempt.Status.SUBMITTED) | Q(checked=True)
-    )
-
-
-class AgeDays(Func):
-    """Days between a timestamp column and ``now``, as a float, on PostgreSQL and SQLite."""
-
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, now: dt.datetime) -> None:
-        super().__init__(expression, Value(now))
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        column, now = self.get_source_expressions()
-        column_sql, column_params = compiler.compile(column)
-        now_sql, now_params = compiler.compile(now)
-        # EXTRACT returns numeric since PostgreSQL 14; numeric POWER is slow, so cast to float8.
-        sql = f"CAST(EXTRACT(EPOCH FROM ({now_sql}::timestamptz - {column_sql})) AS double precision) / 86400.0"
-        return sql, (*now_params, *column_params)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        column, now = self.get_source_expressions()
-        column_sql, column_params = compiler.compile(column)
-        now_sql, now_params = compiler.compile(now)
-        return f"(julianday({now_sql}) - julianday({column_sql}))", (*now_params, *column_params)
+    """Answers that count: set on submit (every item) or on checking a practice answer."""
+    return AttemptItem.objects.filter(user_id=user_id, exam_id=exam_id, counted_at__isnull=False)
 
 
 def _per_question(user_id: int, exam_id: int, now: dt.datetime) -> list[dict[str, Any]]:
-    """One grouped scan: per question, answers, correct, recency-weighted counts and time spent."""
-    when = Coalesce("attempt__submitted_at", "answered_at", "attempt__started_at")
-    weight = Power(Value(0.5), AgeDays(when, now) / Value(HALF_LIFE_DAYS))
-    return list(
+    """One grouped scan of one table: per question, answers, correct, recency-weighted counts, time."""
+    rows = list(
         _answers(user_id, exam_id)
         .values("question_id", "domain_number")
         .annotate(
             n=Count("id"),
             c=Count("id", filter=Q(correct=True)),
-            wn=Sum(weight),
-            wc=Sum(weight, filter=Q(correct=True)),
+            wn=Sum("recency_basis"),
+            wc=Sum("recency_basis", filter=Q(correct=True)),
             ms=Sum("time_spent_ms"),
         )
         .order_by()
     )
+    scale = recency_scale(now)
+    for row in rows:
+        row["wn"] = (row["wn"] or 0.0) * scale
+        row["wc"] = (row["wc"] or 0.0) * scale
+    return rows
 
 
 def _stats(rows: list[dict[str, Any]], keys_of: Any, bar: float) -> dict[Any, dict[str, Any]]:

@@ -136,6 +136,8 @@ def attempt_start(
             )
             for item in items:
                 item.attempt = attempt
+                item.user = user
+                item.exam = exam
             AttemptItem.objects.bulk_create(items)
             SeenQuestion.objects.bulk_create(
                 [SeenQuestion(user=user, question_id=item.question_id, last_seen_at=now) for item in items],
@@ -234,7 +236,8 @@ def answer_check(*, user: User, attempt_id: int, position: int, now: dt.datetime
         if not item.checked:
             item.checked = True
             item.correct = item.grade()
-            item.save(update_fields=["checked", "correct"])
+            item.count_at(now)
+            item.save(update_fields=["checked", "correct", "counted_at", "recency_basis"])
     return item
 
 
@@ -291,7 +294,10 @@ def attempt_submit(*, user: User, attempt_id: int, now: dt.datetime, auto: bool 
         end = min(now, attempt.deadline) if attempt.deadline and now > attempt.deadline else now
         attempt.submitted_at = end
         attempt.auto_submitted = auto
-        AttemptItem.objects.bulk_update(items, ["correct"])
+        for item in items:
+            if item.counted_at is None:
+                item.count_at(end)
+        AttemptItem.objects.bulk_update(items, ["correct", "counted_at", "recency_basis"])
         attempt.save()
         mark_report_stale(user_id=user.pk, exam_id=attempt.exam_id, now=now)
     return attempt

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from quiz.models import Attempt, AttemptItem
-from quiz.reports import report_compute, report_refresh
+from quiz.reports import recency_basis, report_compute, report_refresh
 from quiz.simulation import synthetic_exam
 
 
@@ -51,10 +51,11 @@ class Command(BaseCommand):
                         correct = rng.random() < 0.7
                         items.append(
                             AttemptItem(
-                                attempt=attempt, position=position, question_id=qid, version_id=vid,
+                                attempt=attempt, user=user, exam=exam, position=position, question_id=qid, version_id=vid,
                                 domain_number=domain, choice_order=[0, 1, 2, 3], choice_tokens=["a", "b", "c", "d"],
                                 selected=[0] if correct else [1], correct=correct, seq=1,
                                 answered_at=attempt.started_at, time_spent_ms=rng.randint(20_000, 200_000),
+                                counted_at=attempt.submitted_at, recency_basis=recency_basis(attempt.submitted_at),
                             )
                         )  # fmt: skip
                     left -= 65
