@@ -23,7 +23,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, FloatField, Func, Q, Sum, Value
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from questions.models import Exam, Question, Tag

@@ -28,39 +28,49 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('questions', '0001_initial'),
-        ('quiz', '0001_initial'),
+        ("questions", "0001_initial"),
+        ("quiz", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attemptitem',
-            name='counted_at',
+            model_name="attemptitem",
+            name="counted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='attemptitem',
-            name='exam',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='questions.exam'),
+            model_name="attemptitem",
+            name="exam",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="questions.exam"
+            ),
         ),
         migrations.AddField(
-            model_name='attemptitem',
-            name='recency_basis',
-            field=models.FloatField(blank=True, help_text='2 ** (days from RECENCY_EPOCH / half-life)', null=True),
+            model_name="attemptitem",
+            name="recency_basis",
+            field=models.FloatField(
+                blank=True, help_text="2 ** (days from RECENCY_EPOCH / half-life)", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='attemptitem',
-            name='user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="attemptitem",
+            name="user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="attemptitem",
             name="exam",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="questions.exam"),
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="questions.exam"
+            ),
         ),
         migrations.AlterField(
             model_name="attemptitem",
@@ -70,7 +80,11 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.AddIndex(
-            model_name='attemptitem',
-            index=models.Index(condition=models.Q(('counted_at__isnull', False)), fields=['user', 'exam'], name='item_counted_user_exam_idx'),
+            model_name="attemptitem",
+            index=models.Index(
+                condition=models.Q(("counted_at__isnull", False)),
+                fields=["user", "exam"],
+                name="item_counted_user_exam_idx",
+            ),
         ),
     ]

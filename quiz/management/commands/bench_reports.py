@@ -55,7 +55,7 @@ class Command(BaseCommand):
                                 domain_number=domain, choice_order=[0, 1, 2, 3], choice_tokens=["a", "b", "c", "d"],
                                 selected=[0] if correct else [1], correct=correct, seq=1,
                                 answered_at=attempt.started_at, time_spent_ms=rng.randint(20_000, 200_000),
-                                counted_at=attempt.submitted_at, recency_basis=recency_basis(attempt.submitted_at),
+                                counted_at=attempt.started_at, recency_basis=recency_basis(attempt.started_at),
                             )
                         )  # fmt: skip
                     left -= 65
@@ -76,9 +76,13 @@ class Command(BaseCommand):
                 report_refresh(user_id=user_id, exam_id=exam.pk, now=now)
             every = time.perf_counter() - started
             transaction.set_rollback(True)
-        self.stdout.write(f"database: {connection.vendor}; {users} users x {per_user} answers (built in {built:.1f} s)")
+        self.stdout.write(
+            f"database: {connection.vendor}; {users} users x {per_user} answers (built in {built:.1f} s)"
+        )
         self.stdout.write(
             f"one report over {per_user} answers: median {statistics.median(one) * 1000:.1f} ms "
             f"(min {min(one) * 1000:.1f}, max {max(one) * 1000:.1f}, 5 runs)"
         )
-        self.stdout.write(f"all {users} reports (compute and store): {every:.2f} s, {every / users * 1000:.1f} ms each")
+        self.stdout.write(
+            f"all {users} reports (compute and store): {every:.2f} s, {every / users * 1000:.1f} ms each"
+        )
