@@ -20,7 +20,13 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
         exam = recent[0].exam if recent else (exams[0] if exams else None)
     report = Report.objects.filter(user=user, exam=exam).first() if exam else None
     data = report.data if report else {}
+    breakdowns = []
+    if data:
+        tasks = [{**row, "label_text": row["code"]} for row in data.get("tasks", [])]
+        tags = [{**row, "label_text": row["name"]} for row in sorted(data.get("tags", []), key=lambda r: r["mastery"])]
+        breakdowns = [("By task statement", tasks, "Task"), ("By AWS service, weakest first", tags, "Service")]
     return {
+        "breakdowns": breakdowns,
         "exams": exams,
         "exam": exam,
         "report": report,

@@ -244,7 +244,9 @@ def results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     if attempt.is_open:
         return redirect("quiz:question", attempt_id=attempt.pk, position=attempt.current_position)
     report = Report.objects.filter(user=attempt.user, exam=attempt.exam).only("stale").first()
-    return render(request, "quiz/results.html", {"attempt": attempt, "report": report})
+    minutes, seconds = divmod(attempt.time_used_seconds(), 60)
+    time_used = f"{minutes} min {seconds:02d} s"
+    return render(request, "quiz/results.html", {"attempt": attempt, "report": report, "time_used": time_used})
 
 
 REVIEW_FILTERS = {"all": "All", "incorrect": "Incorrect", "unanswered": "Unanswered", "flagged": "Flagged"}
