@@ -28,10 +28,18 @@ LOSSY = {
 KIND_KEY = {Tag.Kind.SERVICE: "services", Tag.Kind.TOPIC: "topics", Tag.Kind.FACET: "facets"}
 
 
-def question_spec(question: Question) -> QuestionSpec:
+def question_spec(
+    question: Question, *, choices: list[ChoiceSpec] | None = None, services: list[str] | None = None
+) -> QuestionSpec:
+    """The native spec of a question. ``choices``/``services`` stand in for unsaved form data."""
     tags: dict[str, list[str]] = {"services": [], "topics": [], "facets": []}
-    for tag in question.tags.all():
-        tags[KIND_KEY[Tag.Kind(tag.kind)]].append(tag.name)
+    if services is not None:
+        tags["services"] = list(services)
+    elif question.pk:
+        for tag in question.tags.all():
+            tags[KIND_KEY[Tag.Kind(tag.kind)]].append(tag.name)
+    if choices is None:
+        choices = [ChoiceSpec(text=c.text, correct=c.correct, rationale=c.rationale) for c in question.choices.all()]
     return QuestionSpec(
         id=question.external_id,
         exam=question.exam.code,
@@ -43,9 +51,7 @@ def question_spec(question: Question) -> QuestionSpec:
         status=question.status,
         tags=tags,
         stem=question.stem,
-        choices=[
-            ChoiceSpec(text=c.text, correct=c.correct, rationale=c.rationale) for c in question.choices.all()
-        ],
+        choices=choices,
         explanation=question.explanation,
         references=list(question.references),
         provenance=question.provenance or BEYOND_SEEDS,

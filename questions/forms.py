@@ -15,7 +15,7 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.forms.models import BaseInlineFormSet
 
-from questions.bankfile import BEYOND_SEEDS, ChoiceSpec, QuestionSpec, check_question
+from questions.bankfile import ChoiceSpec, QuestionSpec, check_question
 from questions.formats import FORMATS, MAX_IMPORT_BYTES, NATIVE_FORMATS, SUFFIX_FORMATS, parse_path
 from questions.importing import ImportRejected, ImportReport, import_specs, known_exams
 from questions.models import Domain, Exam, Question
@@ -31,27 +31,10 @@ def publish_problems(spec: QuestionSpec) -> list[str]:
 
 
 def pending_spec(question: Question, choices: list[ChoiceSpec], services: list[str]) -> QuestionSpec:
-    """The spec of a question being edited, before anything is saved.
+    """The spec of a question being edited, before anything is saved."""
+    from questions.exporting import question_spec
 
-    Mirrors ``questions.exporting.question_spec``, which needs a saved question.
-    """
-    return QuestionSpec(
-        id=question.external_id,
-        exam=question.exam.code,
-        domain=question.domain.number if question.domain else None,
-        task=question.task.code if question.task else "",
-        type=question.type,
-        choose=question.choose,
-        difficulty=question.difficulty,
-        status=question.status,
-        tags={"services": services},
-        stem=question.stem,
-        choices=choices,
-        explanation=question.explanation,
-        references=list(question.references or []),
-        provenance=question.provenance or BEYOND_SEEDS,
-        verified_as_of=question.verified_as_of,
-    )
+    return question_spec(question, choices=choices, services=services)
 
 
 class QuestionAdminForm(forms.ModelForm):
