@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import yaml
 
-from questions.bankfile import BEYOND_SEEDS, ChoiceSpec, QuestionSpec
+from questions.bankfile import ChoiceSpec, QuestionSpec
 from questions.models import Question, Tag
 
 EXPORT_FORMATS = ("yaml", "json", "moodle-xml", "gift", "csv")
@@ -54,7 +54,7 @@ def question_spec(
         choices=choices,
         explanation=question.explanation,
         references=list(question.references),
-        provenance=question.provenance or BEYOND_SEEDS,
+        provenance=question.provenance,
         verified_as_of=question.verified_as_of,
     )
 
