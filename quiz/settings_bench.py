@@ -38,4 +38,7 @@ STORAGES = {
 # One queue per run, so two runs sharing a Redis database never take each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BENCH_CELERY_QUEUE", "awsprep-bench")
 
-LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": os.environ.get("LOG_LEVEL", "WARNING")}}
+LOGGING = {
+    **LOGGING,
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
