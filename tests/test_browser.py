@@ -108,4 +108,10 @@ def test_sign_up_take_timed_drill_reload_time_out_and_review(live_server, page, 
     first = attempt.items.select_related("version").get(position=0)
     assert first.version.data["explanation"] in page.content()
     assert_accessible(page)
+
+    # The dashboard shows the report computed after the submit, with its charts and tables.
+    page.goto(base + f"/?exam={exam.code}")
+    page.wait_for_selector("text=Readiness (estimate)")
+    assert page.locator("table.domain-table tbody tr").count() == 4
+    assert_accessible(page)
     assert not [e for e in page.csp_errors if "Content Security Policy" in e]  # type: ignore[attr-defined]
