@@ -294,10 +294,14 @@ def attempt_submit(*, user: User, attempt_id: int, now: dt.datetime, auto: bool 
         end = min(now, attempt.deadline) if attempt.deadline and now > attempt.deadline else now
         attempt.submitted_at = end
         attempt.auto_submitted = auto
+        since = attempt.current_since or attempt.started_at
         for item in items:
             if item.counted_at is None:
                 item.count_at(end)
-        AttemptItem.objects.bulk_update(items, ["correct", "counted_at", "recency_basis"])
+            if item.position == attempt.current_position and end > since:
+                # The question on screen at the end gets the time since the last move.
+                item.time_spent_ms += int(min((end - since).total_seconds(), 30 * 60) * 1000)
+        AttemptItem.objects.bulk_update(items, ["correct", "counted_at", "recency_basis", "time_spent_ms"])
         attempt.save()
         mark_report_stale(user_id=user.pk, exam_id=attempt.exam_id, now=now)
     return attempt

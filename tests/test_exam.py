@@ -531,3 +531,13 @@ def test_another_users_attempt_is_404_and_unchanged(client, method, name, positi
     item.refresh_from_db()
     assert attempt.status == "open" and item.selected == [] and not item.flagged and not item.checked
     assert not ProblemReport.objects.exists()
+
+
+def test_submit_credits_the_last_question_on_screen():
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam)
+    services.note_position(attempt=attempt, position=3, now=NOW + dt.timedelta(seconds=30))
+    services.attempt_submit(user=user, attempt_id=attempt.pk, now=NOW + dt.timedelta(seconds=100))
+    spent = dict(attempt.items.values_list("position", "time_spent_ms"))
+    assert spent[0] == 30_000 and spent[3] == 70_000
