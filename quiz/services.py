@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.db.models.fields.json import KeyTextTransform
 
 from accounts.models import User
 from questions.models import Exam, Question, QuestionVersion
@@ -180,15 +181,27 @@ def note_position(*, attempt: Attempt, position: int, now: dt.datetime) -> None:
 def answer_save(
     *, user: User, attempt_id: int, position: int, tokens: list[str], seq: int, now: dt.datetime
 ) -> AttemptItem:
-    """Record the options chosen for one question.
+    """Record the options chosen for one question: lock the attempt, read the item, write it.
 
+    It fetches only the version's ``choose``, not its text.
     Refused (and nothing written) when the attempt is not open, the deadline
     plus grace has passed, ``seq`` is not newer than the last accepted save,
     a token is foreign, too many options are chosen, or the answer was checked.
+    Raises ``Attempt.DoesNotExist`` or ``AttemptItem.DoesNotExist`` for anyone else's attempt.
     """
     with transaction.atomic():
-        attempt = _lock(attempt_id, user)
-        item = AttemptItem.objects.select_related("version").get(attempt=attempt, position=position)
+        # Lock the attempt first, as submit does: saves and submits of one attempt
+        # queue up in one order (no deadlock), and the item is read only after the
+        # lock, so a save never decides on a stale sequence number.
+        attempt = (
+            Attempt.objects.select_for_update().only("id", "status", "deadline").get(pk=attempt_id, user=user)
+        )
+        item = (
+            AttemptItem.objects.annotate(choose_n=KeyTextTransform("choose", "version__data"))
+            .only("id", "attempt_id", "seq", "checked", "selected", "choice_order", "choice_tokens")
+            .get(attempt_id=attempt.pk, position=position)
+        )
+        item.attempt = attempt
         if not attempt.is_open:
             raise AnswerRefused("closed", "This attempt has ended; the answer was not saved.", 409)
         if not attempt.accepts_answers_at(now):
@@ -202,8 +215,9 @@ def answer_save(
         indexes = item.indexes_for_tokens(tokens)
         if indexes is None:
             raise AnswerRefused("invalid", "That option does not belong to this question.", 422)
-        if len(indexes) > item.choose:
-            raise AnswerRefused("too_many", f"Choose at most {item.choose}.", 422)
+        choose = int(item.choose_n or 1)  # type: ignore[attr-defined]
+        if len(indexes) > choose:
+            raise AnswerRefused("too_many", f"Choose at most {choose}.", 422)
         item.selected = indexes
         item.seq = seq
         item.answered_at = now

@@ -134,24 +134,29 @@ def _int(value: Any, default: int = -1) -> int:
 @login_required
 @require_POST
 def save_answer(request: HttpRequest, attempt_id: int, position: int) -> JsonResponse:
-    """Record a choice. 200 with the accepted seq; 409/422 with a reason the page shows."""
+    """Record a choice. 200 with the accepted seq; 409/422 with a reason the page shows; 404 if not yours.
+
+    The hot path: the service's one locked query is also the ownership check.
+    """
     now = timezone.now()
-    attempt = _get_attempt_for_user(request, attempt_id)
-    _get_item(attempt, position)
     seq = _int(request.POST.get("seq"))
     tokens = request.POST.getlist("choice")
     if not 1 <= seq < 2**53 or len(tokens) > 10 or any(len(t) > 40 for t in tokens):
+        _get_attempt_for_user(request, attempt_id)  # anyone else's attempt stays a 404
         return JsonResponse({"status": "invalid", "message": "Malformed answer."}, status=422)
     try:
         item = services.answer_save(
-            user=_user(request), attempt_id=attempt.pk, position=position, tokens=tokens, seq=seq, now=now
+            user=_user(request), attempt_id=attempt_id, position=position, tokens=tokens, seq=seq, now=now
         )
+    except (Attempt.DoesNotExist, AttemptItem.DoesNotExist):
+        raise Http404("No such question in your attempts") from None
     except services.AnswerRefused as refused:
+        remaining = Attempt.objects.filter(pk=attempt_id).values_list("deadline", flat=True).first()
+        left = max(0, int((remaining - now).total_seconds())) if remaining else None
         return JsonResponse(
-            {"status": refused.code, "message": refused.message, "remaining": attempt.remaining_seconds(now)},
-            status=refused.status,
+            {"status": refused.code, "message": refused.message, "remaining": left}, status=refused.status
         )
-    return JsonResponse({"status": "saved", "seq": item.seq, "remaining": attempt.remaining_seconds(now)})
+    return JsonResponse({"status": "saved", "seq": item.seq, "remaining": item.attempt.remaining_seconds(now)})
 
 
 @login_required

@@ -471,7 +471,7 @@ def test_question_page_and_answer_save_run_a_fixed_number_of_queries(client, dja
     client.force_login(user)
     client.get(reverse("quiz:question", args=[attempt.pk, 0]))
     item = attempt.items.get(position=0)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         client.post(
             reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": item.choice_tokens[:1], "seq": 1}
         )
