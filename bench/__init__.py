@@ -1,0 +1,1 @@
+"""On-demand load harness (`make bench`): see docs/benchmarks.md."""
