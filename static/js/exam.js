@@ -9,7 +9,9 @@
   var attemptId = exam.dataset.attempt;
   var csrf = (document.querySelector("#auto-submit-form [name=csrfmiddlewaretoken]") || {}).value || "";
   var storeKey = "exam-queue-" + attemptId;
-  var statusEl = document.getElementById("save-status");
+  /* Elements are looked up on each use: htmx may restore the page body from its
+   * history cache (Back while offline), replacing them. */
+  function el(id) { return document.getElementById(id); }
   var queue = load();
   var seqs = {};
   var refused = {};
@@ -25,7 +27,10 @@
   function persist() {
     try { localStorage.setItem(storeKey, JSON.stringify(queue)); } catch (e) { /* private mode: memory only */ }
   }
+  var lastStatus = ["All answers saved", "saved"];
   function setStatus(text, state) {
+    lastStatus = [text, state];
+    var statusEl = el("save-status");
     if (!statusEl) return;
     statusEl.textContent = text;
     statusEl.dataset.state = state;
@@ -121,14 +126,12 @@
   window.addEventListener("online", flush);
 
   /* ---- the clock: the server's remaining seconds, corrected on every response ---- */
-  var timer = document.getElementById("timer");
-  var timerText = document.getElementById("timer-text");
-  var announce = document.getElementById("timer-announce");
+  var timed = !!el("timer");
   var deadline = null;
   var announced = {};
 
   function syncClock(remaining) {
-    if (!timer || remaining === null || remaining === undefined) return;
+    if (!timed || remaining === null || remaining === undefined) return;
     deadline = performance.now() + Number(remaining) * 1000;
   }
   function format(seconds) {
@@ -138,6 +141,8 @@
   function tick() {
     if (deadline === null) return;
     var left = Math.max(0, Math.ceil((deadline - performance.now()) / 1000));
+    var timer = el("timer"), timerText = el("timer-text"), announce = el("timer-announce");
+    if (!timer || !timerText) return;
     timerText.textContent = format(left);
     timer.dataset.low = left <= 300 ? "1" : "0";
     [300, 60].forEach(function (mark) {
@@ -161,15 +166,28 @@
   function finish() {
     if (submitting) return;
     submitting = true;
-    setStatus("Time is up: submitting…", "saving");
-    var started = Date.now();
     (function wait() {
-      if (queue.length && Date.now() - started < 3000) { flush(); setTimeout(wait, 200); return; }
-      document.getElementById("auto-submit-form").submit();
+      if (queue.length) {
+        /* Offline or failing: keep the answers and keep trying. The server accepts
+         * them within the grace period and refuses later ones, which the page shows. */
+        setStatus(navigator.onLine ? "Time is up: sending your last answers…" : "Time is up: waiting for the connection to send your last answers…", "error");
+        flush();
+        setTimeout(wait, 500);
+        return;
+      }
+      var late = Object.keys(refused).map(function (p) { return Number(p) + 1; }).sort(function (a, b) { return a - b; });
+      if (late.length) {
+        setStatus("Not saved, time was up: question" + (late.length > 1 ? "s " : " ") + late.join(", ") + ". Your attempt is submitted without them.", "refused");
+        var button = el("see-results");
+        if (button) button.hidden = false;
+        return;  /* stay, so the learner sees what was refused; the server has finalised the attempt */
+      }
+      setStatus("Time is up: submitting…", "saving");
+      el("auto-submit-form").submit();
     })();
   }
-  if (timer) {
-    syncClock(Number(timer.dataset.remaining));
+  if (timed) {
+    syncClock(Number(el("timer").dataset.remaining));
     tick();
     setInterval(tick, 250);
     setInterval(checkClock, 60000);
@@ -219,14 +237,19 @@
     if (event.target.id === "answer-form") { event.preventDefault(); enqueue(event.target); }
   });
   document.body.addEventListener("htmx:afterSwap", applyState);
+  document.body.addEventListener("htmx:historyRestore", function () {
+    applyState();
+    setStatus(lastStatus[0], lastStatus[1]);
+    tick();
+  });
   document.body.addEventListener("htmx:sendError", function () { setStatus("No connection: could not load that question", "error"); });
 
   /* ---- keyboard shortcuts ---- */
-  var toggle = document.getElementById("shortcuts-toggle");
   var stored = null;
   try { stored = localStorage.getItem("exam-shortcuts"); } catch (e) {}
-  if (toggle && stored) toggle.checked = stored === "on";
+  if (el("shortcuts-toggle") && stored) el("shortcuts-toggle").checked = stored === "on";
   document.addEventListener("keydown", function (event) {
+    var toggle = el("shortcuts-toggle");
     if (!toggle || !toggle.checked) return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var tag = (event.target.tagName || "").toLowerCase();
