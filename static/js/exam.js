@@ -177,10 +177,14 @@
       }
       var late = Object.keys(refused).map(function (p) { return Number(p) + 1; }).sort(function (a, b) { return a - b; });
       if (late.length) {
+        /* Submit in the background and stay, so the learner sees what was refused. */
+        var form = new FormData(el("auto-submit-form"));
+        fetch(exam.dataset.submitUrl, { method: "POST", body: form, credentials: "same-origin", redirect: "manual" })
+          .catch(function () { /* the server finalises expired attempts by itself */ });
         setStatus("Not saved, time was up: question" + (late.length > 1 ? "s " : " ") + late.join(", ") + ". Your attempt is submitted without them.", "refused");
         var button = el("see-results");
         if (button) button.hidden = false;
-        return;  /* stay, so the learner sees what was refused; the server has finalised the attempt */
+        return;
       }
       setStatus("Time is up: submitting…", "saving");
       el("auto-submit-form").submit();
