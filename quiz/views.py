@@ -148,7 +148,7 @@ def save_answer(request: HttpRequest, attempt_id: int, position: int) -> JsonRes
         item = services.answer_save(
             user=_user(request), attempt_id=attempt_id, position=position, tokens=tokens, seq=seq, now=now
         )
-    except (Attempt.DoesNotExist, AttemptItem.DoesNotExist):
+    except AttemptItem.DoesNotExist:
         raise Http404("No such question in your attempts") from None
     except services.AnswerRefused as refused:
         remaining = Attempt.objects.filter(pk=attempt_id).values_list("deadline", flat=True).first()
