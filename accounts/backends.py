@@ -27,3 +27,10 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id: Any) -> User | None:
+        """The signed-in user, on every request: one plain query, no ORM compiling."""
+        found = list(User.objects.raw("SELECT * FROM accounts_user WHERE id = %s", [user_id]))
+        if not found or not self.user_can_authenticate(found[0]):
+            return None
+        return found[0]

@@ -261,3 +261,30 @@ def test_many_accounts_from_one_address_are_throttled_per_address(client, settin
     response = client.post(reverse("accounts:login"), {"username": victims[0].email, "password": PASSWORD})
     assert "_auth_user_id" not in client.session
     assert response.status_code == 200
+
+
+def test_sessions_read_with_plain_queries_still_expire_and_drop_deactivated_users(client):
+    """accounts.sessions and EmailBackend.get_user skip the ORM compiler, not the rules."""
+    import datetime as dt
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    user = UserFactory()
+    client.force_login(user)
+    dashboard = reverse("quiz:history")
+    assert client.get(dashboard).status_code == 200
+
+    Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    assert client.get(dashboard).status_code == 302  # expired: signed out
+
+    client.force_login(user)
+    assert client.get(dashboard).status_code == 200
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert client.get(dashboard).status_code == 302  # deactivated: signed out
+
+    User.objects.filter(pk=user.pk).update(is_active=True)
+    assert client.get(dashboard).status_code == 200
+    user.set_password("a-new-password-123")
+    user.save()
+    assert client.get(dashboard).status_code == 302  # password changed elsewhere: signed out
