@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
+        from django.conf import settings
+
         from bench import setup
         from bench.scenarios import SCENARIOS, Context, Outcome
 
@@ -156,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"    gunicorn on 127.0.0.1:{stack.port}: {args.workers} workers x {args.worker_class}"
             + (f" {args.threads} threads" if args.worker_class == "gthread" else "")
-            + f"; Celery worker concurrency {args.celery_concurrency}; beat (finalise every 30 s)",
+            + f"; Celery worker concurrency {args.celery_concurrency}; beat (finalise every "
+            + f"{settings.CELERY_BEAT_SCHEDULE['finalize-expired-attempts']['schedule']:.0f} s)",
             flush=True,
         )
         wait_for_worker()

@@ -427,7 +427,7 @@ def deadline(ctx: Context, present: float = 0.6, lead: float = 8.0) -> Outcome:
     out.say(
         f"(d) deadline: {count} timed attempts all due at the same second; {len(here)} pages still open "
         f"(3 saves each from deadline-6 s to deadline+grace+4 s, auto-submit 0-1.5 s after zero), "
-        f"{count - len(here)} abandoned tabs left to beat (every 30 s) or the next visit; grace {grace:.0f} s"
+        f"{count - len(here)} abandoned tabs left to beat or the next visit; grace {grace:.0f} s"
     )
     events: list[tuple[float, str, Taker]] = []  # (seconds from the deadline, action, taker)
     for taker in here:

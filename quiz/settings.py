@@ -233,7 +233,8 @@ AUTH_USER_MODEL = "accounts.User"
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
-    "finalize-expired-attempts": {"task": "quiz.tasks.finalize_expired_attempts", "schedule": 30.0},
+    # Attempts whose tab was closed are submitted at most about 15 s after deadline + grace.
+    "finalize-expired-attempts": {"task": "quiz.tasks.finalize_expired_attempts", "schedule": 10.0},
     "refresh-stale-reports": {"task": "quiz.tasks.refresh_stale_reports", "schedule": 120.0},
     "nightly-refresh-reports": {
         "task": "quiz.tasks.nightly_refresh_reports",
