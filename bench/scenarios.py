@@ -215,6 +215,10 @@ def answer_rate(ctx: Context) -> Outcome:
         "achieved at least 99% of the offered rate", saves.ok / span >= 0.99 * result.scheduled / duration
     )
     out.check("no errors", not saves.errors)
+    out.check(
+        f"target: p50 <= 5 ms and p99 <= 50 ms (p50 {saves.p50 * 1000:.1f}, p99 {saves.p99 * 1000:.1f})",
+        saves.p50 <= 0.005 and saves.p99 <= 0.050,
+    )
     _verify_ledger(out, ledger)
     return out
 
@@ -276,6 +280,8 @@ def saturation(ctx: Context, concurrency: int = 32) -> Outcome:
         f"ratio {ratio:.3f}"
     )
     out.check("no errors under saturation", not any(s.errors for s in found.values()))
+    out.check(f"target: at least 450 saves/s at saturation ({save.throughput:.0f})", save.throughput >= 450)
+    out.check(f"target: at least half the ping view's throughput (ratio {ratio:.3f})", ratio >= 0.5)
     out.check("the ping view runs no query", all(s.queries_max == 0 for n, s in found.items() if "ping" in n))
     _verify_ledger(out, ledger)
     return out
@@ -344,6 +350,11 @@ def start_burst(ctx: Context, window: float = 10.0, double_click: float = 0.1) -
     out.say(f"  generator CPU {rec.generator_cpu():.2f} cores")
     errors = rec.errors()
     out.check("no errors", not errors)
+    journeys = _stats(rec, order=["start journey (3 requests)"])[0]
+    out.check(
+        f"target: p99 <= 2 s from pressing Start to seeing question 1 (p99 {journeys.p99:.2f} s)",
+        journeys.p99 <= 2.0,
+    )
     user_ids = {t.user_id: n for n, t in enumerate(takers)}
     open_counts = Counter(
         dict(
