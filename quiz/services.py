@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils.dateparse import parse_datetime
@@ -166,25 +167,25 @@ def note_position(*, attempt: Attempt, position: int, now: dt.datetime) -> None:
         return
     previous, since = attempt.current_position, attempt.current_since or now
     spent = int(min(max((now - since).total_seconds(), 0), 30 * 60) * 1000)
+    # The attempt row first, then the item: the order every writer of an attempt
+    # uses (submit, check, flag, save), so two of them can never deadlock.
     with transaction.atomic():
-        if spent:
+        moved = Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.OPEN).update(
+            current_position=position, current_since=now
+        )
+        if spent and moved:
             from django.db.models import F
 
             AttemptItem.objects.filter(attempt=attempt, position=previous).update(
                 time_spent_ms=F("time_spent_ms") + spent
             )
-        Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.OPEN).update(
-            current_position=position, current_since=now
-        )
     attempt.current_position, attempt.current_since = position, now
 
 
 # The answer save is the hot path (every click of every taker), so it is two
-# hand-written statements instead of ORM queries: compiling the ORM's queries cost
-# about a third of the request's CPU. Both are covered by tests/test_exam.py and
-# tests/test_concurrency.py. The read locks the attempt row, as submit does, so
-# saves and submits of one attempt queue up in one order and never deadlock; the
-# item's ``user_id`` is the ownership check.
+# hand-written statements in autocommit instead of ORM queries in a transaction:
+# compiling the ORM's queries cost about a third of the request's CPU, and BEGIN and
+# COMMIT two more round trips. tests/test_exam.py and tests/test_concurrency.py cover it.
 _SAVE_READ = """
     SELECT a.status, a.deadline, i.id, i.seq, i.checked, i.choice_tokens, i.choice_order, v.data ->> 'choose'
       FROM quiz_attemptitem i
@@ -192,60 +193,81 @@ _SAVE_READ = """
       JOIN questions_questionversion v ON v.id = i.version_id
      WHERE i.attempt_id = %s AND i.position = %s AND i.user_id = %s
 """
-# Guarded: the read above saw the item as it was before the lock was granted, so a
-# save or check that held the lock meanwhile may have moved it on.
+# One statement re-checks everything that may have changed since the read. The
+# sub-select takes a key-share lock on the attempt row: it waits for a submit that
+# holds the row (FOR UPDATE) and then sees the attempt closed, so no answer can land
+# between submit reading the answers and its commit; saves do not block each other.
+# seq and checked are checked on the item row as it is when the write happens.
 _SAVE_WRITE = """
     UPDATE quiz_attemptitem SET selected = %s, seq = %s, answered_at = %s
      WHERE id = %s AND seq < %s AND NOT checked
+       AND EXISTS (SELECT 1 FROM quiz_attempt a
+                    WHERE a.id = %s AND a.status = 'open' AND (a.deadline IS NULL OR a.deadline >= %s){lock})
 """
 
 
 def answer_save(
     *, user: User, attempt_id: int, position: int, tokens: list[str], seq: int, now: dt.datetime
 ) -> AttemptItem:
-    """Record the options chosen for one question: a locked read, then a guarded write.
+    """Record the options chosen for one question: a plain read, then one guarded write.
 
     Refused (and nothing written) when the attempt is not open, the deadline
     plus grace has passed, ``seq`` is not newer than the last accepted save,
     a token is foreign, too many options are chosen, or the answer was checked.
     Raises ``AttemptItem.DoesNotExist`` for anyone else's attempt.
     """
-    lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_SAVE_READ + lock, [attempt_id, position, user.pk])
-        row = cursor.fetchone()
-        if row is None:
-            raise AttemptItem.DoesNotExist
-        status, deadline, item_id, old_seq, checked, tokens_json, order_json, choose = row
-        attempt = Attempt(pk=attempt_id, status=status, deadline=_as_datetime(deadline))
-        item = AttemptItem(
-            pk=item_id, attempt=attempt, position=position, seq=old_seq, checked=bool(checked),
-            choice_tokens=json.loads(tokens_json), choice_order=json.loads(order_json),
-        )
-        if not attempt.is_open:
-            raise AnswerRefused("closed", "This attempt has ended; the answer was not saved.", 409)
-        if not attempt.accepts_answers_at(now):
-            raise AnswerRefused(
-                "too_late", "Time is up: this answer arrived after the deadline and was not saved.", 409
-            )
-        if item.checked:
-            raise AnswerRefused("checked", "This answer was checked and can no longer change.", 409)
-        if seq <= item.seq:
-            raise AnswerRefused("stale", "A newer answer for this question was already saved.", 409)
-        indexes = item.indexes_for_tokens(tokens)
-        if indexes is None:
-            raise AnswerRefused("invalid", "That option does not belong to this question.", 422)
-        if len(indexes) > int(choose or 1):
-            raise AnswerRefused("too_many", f"Choose at most {int(choose or 1)}.", 422)
-        written_at = connection.ops.adapt_datetimefield_value(now)
-        cursor.execute(_SAVE_WRITE, [json.dumps(indexes), seq, written_at, item_id, seq])
-        if cursor.rowcount == 0:
-            item.refresh_from_db(fields=["seq", "checked"])
-            if item.checked:
-                raise AnswerRefused("checked", "This answer was checked and can no longer change.", 409)
-            raise AnswerRefused("stale", "A newer answer for this question was already saved.", 409)
+    item, choose = _item_for_save(user, attempt_id, position)
+    _refuse_if_not_writable(item, seq, now)
+    indexes = item.indexes_for_tokens(tokens)
+    if indexes is None:
+        raise AnswerRefused("invalid", "That option does not belong to this question.", 422)
+    if len(indexes) > choose:
+        raise AnswerRefused("too_many", f"Choose at most {choose}.", 422)
+    cutoff = now - dt.timedelta(seconds=settings.ANSWER_GRACE_SECONDS)
+    lock = " FOR KEY SHARE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SAVE_WRITE.format(lock=lock),
+            [json.dumps(indexes), seq, connection.ops.adapt_datetimefield_value(now), item.pk, seq,
+             attempt_id, connection.ops.adapt_datetimefield_value(cutoff)],
+        )  # fmt: skip
+        written = cursor.rowcount
+    if not written:
+        # Something changed between the read and the write: say what, from a fresh read.
+        item, _ = _item_for_save(user, attempt_id, position)
+        _refuse_if_not_writable(item, seq, now)
+        raise AnswerRefused("stale", "A newer answer for this question was already saved.", 409)
     item.selected, item.seq, item.answered_at = indexes, seq, now
     return item
+
+
+def _item_for_save(user: User, attempt_id: int, position: int) -> tuple[AttemptItem, int]:
+    """The item (with its attempt's status and deadline) and how many options it takes."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SAVE_READ, [attempt_id, position, user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise AttemptItem.DoesNotExist
+    status, deadline, item_id, seq, checked, tokens_json, order_json, choose = row
+    attempt = Attempt(pk=attempt_id, status=status, deadline=_as_datetime(deadline))
+    item = AttemptItem(
+        pk=item_id, attempt=attempt, position=position, seq=seq, checked=bool(checked),
+        choice_tokens=json.loads(tokens_json), choice_order=json.loads(order_json),
+    )  # fmt: skip
+    return item, int(choose or 1)
+
+
+def _refuse_if_not_writable(item: AttemptItem, seq: int, now: dt.datetime) -> None:
+    if not item.attempt.is_open:
+        raise AnswerRefused("closed", "This attempt has ended; the answer was not saved.", 409)
+    if not item.attempt.accepts_answers_at(now):
+        raise AnswerRefused(
+            "too_late", "Time is up: this answer arrived after the deadline and was not saved.", 409
+        )
+    if item.checked:
+        raise AnswerRefused("checked", "This answer was checked and can no longer change.", 409)
+    if seq <= item.seq:
+        raise AnswerRefused("stale", "A newer answer for this question was already saved.", 409)
 
 
 def _as_datetime(value: dt.datetime | str | None) -> dt.datetime | None:
@@ -387,7 +409,6 @@ def finalize_if_expired(*, attempt: Attempt, now: dt.datetime) -> Attempt:
 
 def finalize_expired(*, now: dt.datetime, limit: int = 500) -> int:
     """Submit open attempts whose deadline plus grace has passed (the beat task calls this)."""
-    from django.conf import settings
 
     cutoff = now - dt.timedelta(seconds=settings.ANSWER_GRACE_SECONDS)
     done = 0

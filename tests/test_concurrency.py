@@ -109,3 +109,36 @@ def test_two_sessions_saving_one_question_keep_the_newest():
     item.refresh_from_db()
     assert item.seq == 8
     assert item.selected == item.indexes_for_tokens([item.choice_tokens[7 % 4]])
+
+
+def test_moves_saves_and_a_submit_on_one_attempt_never_deadlock():
+    """Every writer takes the attempt row before the item rows (note_position too), so no cycle."""
+    exam = make_exam()
+    user = UserFactory()
+    for _ in range(4):
+        attempt = services.attempt_start(
+            user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now()
+        )
+        items = list(attempt.items.order_by("position")[:2])
+
+        def act(i: int, attempt: Attempt = attempt, items: list = items) -> Any:
+            if i == 8:
+                return services.attempt_submit(user=user, attempt_id=attempt.pk, now=timezone.now())
+            if i % 2:
+                fresh = Attempt.objects.get(pk=attempt.pk)
+                return services.note_position(attempt=fresh, position=1 - fresh.current_position, now=timezone.now())
+            item = items[(i // 2) % 2]
+            try:
+                return services.answer_save(
+                    user=user, attempt_id=attempt.pk, position=item.position, tokens=item.choice_tokens[:1],
+                    seq=i + 1, now=timezone.now(),
+                )
+            except services.AnswerRefused as refused:
+                return refused.code
+
+        results, errors = run_parallel(9, act)
+        assert errors == []
+        attempt.refresh_from_db()
+        stored = list(attempt.items.select_related("version"))
+        assert attempt.status == "submitted"
+        assert attempt.scored_correct == sum(1 for i in stored if i.scored and i.grade())

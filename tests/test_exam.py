@@ -471,9 +471,8 @@ def test_question_page_and_answer_save_run_a_fixed_number_of_queries(client, dja
     client.force_login(user)
     client.get(reverse("quiz:question", args=[attempt.pk, 0]))
     item = attempt.items.get(position=0)
-    # session, user, SAVEPOINT, the locked read of attempt + item, the guarded UPDATE, RELEASE
-    # (in production the savepoint pair is BEGIN/COMMIT, which the query log does not show).
-    with django_assert_num_queries(6):
+    # session, user, the read of item + attempt + version, the guarded UPDATE (autocommit: no transaction)
+    with django_assert_num_queries(4):
         client.post(
             reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": item.choice_tokens[:1], "seq": 1}
         )
@@ -543,3 +542,14 @@ def test_submit_credits_the_last_question_on_screen():
     services.attempt_submit(user=user, attempt_id=attempt.pk, now=NOW + dt.timedelta(seconds=100))
     spent = dict(attempt.items.values_list("position", "time_spent_ms"))
     assert spent[0] == 30_000 and spent[3] == 70_000
+
+
+def test_navigator_links_every_question_of_the_attempt(client):
+    exam = make_exam(per_domain=30)
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    page = client.get(reverse("quiz:question", args=[attempt.pk, 3])).content.decode()
+    for position in range(attempt.question_count):
+        url = reverse("quiz:question", args=[attempt.pk, position])
+        assert f'href="{url}"' in page and f'hx-get="{url}"' in page
