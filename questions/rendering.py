@@ -8,6 +8,8 @@ mailto links.
 
 from __future__ import annotations
 
+import functools
+
 import markdown
 import nh3
 
@@ -31,7 +33,14 @@ def sanitize_html(html: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def render_markdown(text: str) -> str:
-    """Render Markdown and sanitise the result. Raw HTML in the source is cleaned too."""
+    """Render Markdown and sanitise the result. Raw HTML in the source is cleaned too.
+
+    A pure function of the text, so it is memoised per process: a question page
+    renders the same stems and options again and again, and building the Markdown
+    converter was most of each call's cost. 8,192 entries hold a bank of several
+    hundred questions (stem, options, rationales, explanation) in a few MB.
+    """
     html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
     return sanitize_html(html)
