@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -141,7 +142,7 @@ def _navigator(attempt: Attempt, current: int) -> SafeString:
     rows = attempt.items.values("position", "selected", "flagged").order_by("position")
     urls = _question_urls(attempt.pk, len(rows))
 
-    def cells(row: dict[str, Any], url: str) -> tuple[Any, ...]:
+    def cells(row: Mapping[str, Any], url: str) -> tuple[Any, ...]:
         answered, flagged, here = bool(row["selected"]), row["flagged"], row["position"] == current
         return (
             url,
