@@ -104,7 +104,9 @@ class AttemptItem(models.Model):
     ``selected`` holds authored indexes and never leaves the server as such.
     """
 
-    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: item_position_unique (attempt, position) serves every lookup
+    # by attempt, and each index is one more write when a save cannot update in place.
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="items", db_index=False)
     # Copied from the attempt so reports scan one table through one index.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     exam = models.ForeignKey("questions.Exam", on_delete=models.CASCADE, related_name="+")

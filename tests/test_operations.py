@@ -69,3 +69,17 @@ def test_check_deploy_fails_with_the_development_key():
     result = _check_deploy({})
     assert result.returncode != 0
     assert "security.W009" in result.stdout + result.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_answer_saves_can_update_item_rows_in_place():
+    """quiz 0003: free space on each page for HOT updates, and no index the unique constraint already covers."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'quiz_attemptitem'")
+        assert "fillfactor=70" in (cursor.fetchone()[0] or [])
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'quiz_attemptitem'")
+        single_column = [d for (d,) in cursor.fetchall() if d.endswith("(attempt_id)")]
+    assert single_column == []
