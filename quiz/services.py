@@ -38,6 +38,7 @@ class AnswerRefused(Exception):
         self.code = code
         self.message = message
         self.status = status
+        self.remaining: int | None = None  # seconds left on the attempt's clock, when known
 
 
 @dataclass
@@ -217,6 +218,17 @@ def answer_save(
     Raises ``AttemptItem.DoesNotExist`` for anyone else's attempt.
     """
     item, choose = _item_for_save(user, attempt_id, position)
+    try:
+        return _write_answer(item, choose, user=user, tokens=tokens, seq=seq, now=now)
+    except AnswerRefused as refused:
+        refused.remaining = item.attempt.remaining_seconds(now)  # the page resyncs its clock
+        raise
+
+
+def _write_answer(
+    item: AttemptItem, choose: int, *, user: User, tokens: list[str], seq: int, now: dt.datetime
+) -> AttemptItem:
+    attempt_id, position = item.attempt.pk, item.position
     _refuse_if_not_writable(item, seq, now)
     indexes = item.indexes_for_tokens(tokens)
     if indexes is None:

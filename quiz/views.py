@@ -190,10 +190,9 @@ def save_answer(request: HttpRequest, attempt_id: int, position: int) -> JsonRes
     except AttemptItem.DoesNotExist:
         raise Http404("No such question in your attempts") from None
     except services.AnswerRefused as refused:
-        remaining = Attempt.objects.filter(pk=attempt_id).values_list("deadline", flat=True).first()
-        left = max(0, int((remaining - now).total_seconds())) if remaining else None
         return JsonResponse(
-            {"status": refused.code, "message": refused.message, "remaining": left}, status=refused.status
+            {"status": refused.code, "message": refused.message, "remaining": refused.remaining},
+            status=refused.status,
         )
     return JsonResponse({"status": "saved", "seq": item.seq, "remaining": item.attempt.remaining_seconds(now)})
 

@@ -141,6 +141,8 @@ def test_save_answer_records_choice_and_refuses_stale_sequence(client):
     late = client.post(url, {"choice": wrong_tokens(item), "seq": 4})
     assert late.status_code == 409
     assert late.json()["status"] == "stale"
+    # A refusal still carries the server's clock, so the page can resync its timer.
+    assert 0 < late.json()["remaining"] <= attempt.remaining_seconds(timezone.now()) + 1
     item.refresh_from_db()
     assert sorted(item.selected) == sorted(item.version.correct_indexes())
     assert item.seq == 5
