@@ -13,15 +13,15 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from django.conf import settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 _NOT_RUN: list[str] = []
 
 
 def _postgres_available() -> str | None:
-    engine = settings.DATABASES["default"]["ENGINE"]
-    return None if engine == "django.db.backends.postgresql" else "DATABASE_URL is not a PostgreSQL URL"
+    from django.db import connection
+
+    return None if connection.vendor == "postgresql" else "DATABASE_URL is not a PostgreSQL URL"
 
 
 def _redis_available() -> str | None:

@@ -1,11 +1,16 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from unittest import mock
 
+import psycopg
 import pytest
+from django.db import connection
 from django.urls import reverse
 
+from accounts.models import User
 from quiz.middleware import client_address
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,3 +88,32 @@ def test_answer_saves_can_update_item_rows_in_place():
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'quiz_attemptitem'")
         single_column = [d for (d,) in cursor.fetchall() if d.endswith("(attempt_id)")]
     assert single_column == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_of_an_idle_live_connection_sends_no_query():
+    connection.ensure_connection()
+    with mock.patch.object(psycopg.Connection, "cursor", side_effect=AssertionError("SELECT 1 sent")):
+        assert connection.is_usable() is True
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_dropped_fails_the_health_check_and_is_replaced():
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while connection.is_usable() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert connection.is_usable() is False
+
+    # What Django does at the start of each request with CONN_HEALTH_CHECKS on.
+    connection.health_check_enabled, connection.health_check_done = True, False
+    connection.close_if_health_check_failed()
+    assert connection.connection is None
+    assert User.objects.count() == 0  # reconnects
+    assert connection.connection.info.backend_pid != pid

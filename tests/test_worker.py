@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.redis]
 def worker() -> Iterator[subprocess.Popen[bytes]]:
     settings_dict = connection.settings_dict
     env = dict(os.environ)
-    if settings_dict["ENGINE"].endswith("postgresql"):
+    if connection.vendor == "postgresql":
         env["DATABASE_URL"] = (
             f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
             f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
