@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.db import connections, router
 from django.http import HttpRequest
 
 from accounts.models import User
@@ -30,7 +31,17 @@ class EmailBackend(ModelBackend):
 
     def get_user(self, user_id: Any) -> User | None:
         """The signed-in user, on every request: one plain query, no ORM compiling."""
-        found = list(User.objects.raw("SELECT * FROM accounts_user WHERE id = %s", [user_id]))
-        if not found or not self.user_can_authenticate(found[0]):
+        alias = router.db_for_read(User)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_USER_BY_ID, [user_id])
+            row = cursor.fetchone()
+        if row is None:
             return None
-        return found[0]
+        user = User.from_db(alias, _USER_FIELDS, row)
+        return user if self.user_can_authenticate(user) else None
+
+
+_USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
+_USER_BY_ID = "SELECT {} FROM {} WHERE {} = %s".format(
+    ", ".join(f'"{f.column}"' for f in User._meta.concrete_fields), User._meta.db_table, User._meta.pk.column
+)

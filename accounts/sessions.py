@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
+from django.db import connections, router
 from django.utils import timezone
 
 
 class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> Session | None:
-        found = list(
-            Session.objects.raw(
-                "SELECT session_key, session_data, expire_date FROM django_session"
-                " WHERE session_key = %s AND expire_date > %s",
+        with connections[router.db_for_read(Session)].cursor() as cursor:
+            cursor.execute(
+                "SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > %s",
                 [self.session_key, timezone.now()],
             )
-        )
-        if not found:
+            row = cursor.fetchone()
+        if row is None or self.session_key is None:
             self._session_key = None
             return None
-        return found[0]
+        return Session(session_key=self.session_key, session_data=row[0])
