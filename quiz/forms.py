@@ -11,6 +11,22 @@ from quiz.models import Attempt
 from quiz.services import StartOptions
 
 
+class IdsField(forms.ModelMultipleChoiceField):
+    """Model choices by id that refuse an id out of the database's range, instead of a 500.
+
+    Django catches ValueError and TypeError for a bad id, but SQLite raises
+    OverflowError for an integer wider than 64 bits.
+    """
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            if not str(pk).isdigit() or int(pk) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 class StartForm(forms.Form):
     exam = forms.ModelChoiceField(queryset=Exam.objects.all(), empty_label=None, to_field_name="code")
     mode = forms.ChoiceField(
@@ -32,7 +48,7 @@ class StartForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Drills: leave empty for all domains.",
     )
-    tags = forms.ModelMultipleChoiceField(
+    tags = IdsField(
         queryset=Tag.objects.filter(kind=Tag.Kind.SERVICE),
         required=False,
         help_text="Drills: only questions about these services.",
