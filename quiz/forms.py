@@ -18,13 +18,13 @@ class IdsField(forms.ModelMultipleChoiceField):
     OverflowError for an integer wider than 64 bits.
     """
 
-    def _check_values(self, value: Any) -> Any:
-        for pk in value:
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, list | tuple) else []:
             if not str(pk).isdigit() or int(pk) >= 2**63:
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )
-        return super()._check_values(value)
+        return super().clean(value)
 
 
 class StartForm(forms.Form):
