@@ -22,9 +22,9 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from questions.models import Exam, Question, QuestionVersion
-from quiz import assembly
+from quiz import assembly, inserts
 from quiz.labels import attempt_label
-from quiz.models import Attempt, AttemptItem, KeyCorrection, Report, SeenQuestion
+from quiz.models import Attempt, AttemptItem, KeyCorrection, Report
 from quiz.scoring import passes, scaled_score
 
 log = logging.getLogger(__name__)
@@ -138,17 +138,8 @@ def attempt_start(
                 settings={"domains": options.domains or [], "tag_ids": options.tag_ids or []},
                 current_since=now,
             )
-            for item in items:
-                item.attempt = attempt
-                item.user = user
-                item.exam = exam
-            AttemptItem.objects.bulk_create(items)
-            SeenQuestion.objects.bulk_create(
-                [SeenQuestion(user=user, question_id=item.question_id, last_seen_at=now) for item in items],
-                update_conflicts=True,
-                unique_fields=["user", "question"],
-                update_fields=["last_seen_at"],
-            )
+            inserts.insert_items(attempt, items)
+            inserts.mark_seen(user.pk, [item.question_id for item in items], now)
     except IntegrityError:
         # A concurrent Start won the race for the one open attempt: resume it.
         existing = open_attempt(user, exam)

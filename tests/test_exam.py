@@ -9,7 +9,7 @@ from questions.blueprint import domain_counts
 from questions.models import Question
 from quiz import services
 from quiz.assembly import NotEnoughQuestions
-from quiz.models import Attempt, AttemptItem, KeyCorrection, ProblemReport, Report
+from quiz.models import Attempt, AttemptItem, KeyCorrection, ProblemReport, Report, SeenQuestion
 from tests.factories import UserFactory, make_exam
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +69,33 @@ def test_option_order_and_tokens_are_stored_and_differ_per_attempt():
     item = first.items.get(position=0)
     again = AttemptItem.objects.get(pk=item.pk)
     assert again.choice_order == item.choice_order and again.choice_tokens == item.choice_tokens
+
+
+def test_start_writes_blank_items_and_marks_each_question_seen():
+    exam = make_exam(per_domain=3, question_count=10, unscored=0)  # 12 questions: the next draw repeats some
+    user = UserFactory()
+    first = start(user, exam)
+    items = list(first.items.select_related("question"))
+    assert len(items) == 10
+    for item in items:
+        assert (item.user_id, item.exam_id, item.version_id) == (user.pk, exam.pk, item.question.current_version_id)
+        assert (item.selected, item.seq, item.flagged, item.checked, item.time_spent_ms) == ([], 0, False, False, 0)
+        assert item.correct is None and item.answered_at is None
+        assert sorted(item.choice_order) == list(range(len(item.choice_tokens)))
+    seen = {s.question_id: s for s in SeenQuestion.objects.filter(user=user)}
+    assert set(seen) == {i.question_id for i in items}
+    assert {(s.last_seen_at, s.times_seen) for s in seen.values()} == {(NOW, 1)}
+
+    services.attempt_abandon(user=user, attempt_id=first.pk, now=NOW)
+    later = NOW + dt.timedelta(days=1)
+    second = start(user, exam, now=later)
+    drawn = set(second.items.values_list("question_id", flat=True))
+    assert drawn & {i.question_id for i in items}
+    seen = {s.question_id: s.last_seen_at for s in SeenQuestion.objects.filter(user=user)}
+    assert set(seen) == drawn | {i.question_id for i in items}
+    assert {seen[q] for q in drawn} == {later}
+    assert {seen[i.question_id] for i in items if i.question_id not in drawn} <= {NOW}
+    assert SeenQuestion.objects.filter(user=UserFactory()).count() == 0
 
 
 def test_second_start_resumes_the_open_attempt():
