@@ -324,33 +324,38 @@ def start_burst(ctx: Context, window: float = 10.0, double_click: float = 0.1) -
             taker = takers[n]
             reply, outcome = await rec.call(
                 client, "POST start/", "POST", "/start/", headers=taker.identity.headers(post=True),
-                body=form(fields), ok=lambda r: r.status == 302 and bool(ATTEMPT_URL.match(r.location)), due=due,
+                body=form(fields), due=due,
+                ok=lambda r: r.status == 302 and bool(QUESTION_URL.match(r.location) or ATTEMPT_URL.match(r.location)),
             )  # fmt: skip
             journey = outcome
             if reply is not None and outcome == "ok":
-                attempts_seen[n].add(int(ATTEMPT_URL.match(reply.location).group(1)))  # type: ignore[union-attr]
-                reply, journey = await rec.call(
-                    client, "GET attempts/<id>/", "GET", reply.location, headers=taker.identity.headers(),
-                    ok=lambda r: r.status == 302 and bool(QUESTION_URL.match(r.location)),
-                )  # fmt: skip
+                # A new attempt's Start goes straight to its question; a second press resumes
+                # the open attempt through /attempts/<id>/, which redirects to the question.
+                first = QUESTION_URL.match(reply.location) or ATTEMPT_URL.match(reply.location)
+                attempts_seen[n].add(int(first.group(1)))  # type: ignore[union-attr]
+                if ATTEMPT_URL.match(reply.location):
+                    reply, journey = await rec.call(
+                        client, "GET attempts/<id>/", "GET", reply.location, headers=taker.identity.headers(),
+                        ok=lambda r: r.status == 302 and bool(QUESTION_URL.match(r.location)),
+                    )  # fmt: skip
                 if reply is not None and journey == "ok":
                     _, journey = await rec.call(
                         client, "GET question page", "GET", reply.location, headers=taker.identity.headers()
                     )
             done = asyncio.get_running_loop().time()
-            rec.samples.append(Sample("start journey (3 requests)", due, due, done, 200, journey, None))
+            rec.samples.append(Sample("start journey", due, due, done, 200, journey, None))
 
         await at_times([p[0] for p in presses], press)
         client.close()
         return rec
 
     rec = asyncio.run(drive())
-    order = ["POST start/", "GET attempts/<id>/", "GET question page", "start journey (3 requests)"]
+    order = ["POST start/", "GET attempts/<id>/", "GET question page", "start journey"]
     out.say(table(_stats(rec, order=order)))
     out.say(f"  generator CPU {rec.generator_cpu():.2f} cores")
     errors = rec.errors()
     out.check("no errors", not errors)
-    journeys = _stats(rec, order=["start journey (3 requests)"])[0]
+    journeys = _stats(rec, order=["start journey"])[0]
     out.check(
         f"target: p99 <= 2 s from pressing Start to seeing question 1 (p99 {journeys.p99:.2f} s)",
         journeys.p99 <= 2.0,

@@ -81,7 +81,9 @@ def start(request: HttpRequest) -> HttpResponse:
         except NotEnoughQuestions as exc:
             shortage = exc
         else:
-            return redirect("quiz:attempt", attempt_id=attempt.pk)
+            # Straight to the question on screen, not through the resume URL: one request
+            # fewer for everyone pressing Start at the same moment.
+            return redirect("quiz:question", attempt_id=attempt.pk, position=attempt.current_position)
     open_attempts = Attempt.objects.filter(user=user, status=Attempt.Status.OPEN).select_related("exam")
     return render(
         request,

@@ -114,9 +114,10 @@ def test_start_view_resumes_instead_of_opening_another(client):
     data = {"exam": exam.code, "mode": "full", "count": 10, "include_pilot": "on", "timed": "on"}
     first = client.post(reverse("quiz:start"), data)
     second = client.post(reverse("quiz:start"), data)
+    attempt = Attempt.objects.get(user=user)
     assert first.status_code == second.status_code == 302
-    assert first["Location"] == second["Location"]
-    assert Attempt.objects.filter(user=user).count() == 1
+    assert first["Location"] == reverse("quiz:question", args=[attempt.pk, 0])  # straight to question 1
+    assert second["Location"] == reverse("quiz:attempt", args=[attempt.pk])  # resumes where they were
 
 
 def test_draw_prefers_unseen_questions():
