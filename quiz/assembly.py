@@ -18,7 +18,7 @@ from django.db.models import OuterRef, Subquery
 
 from questions.blueprint import domain_counts
 from questions.models import Exam, Question, QuestionVersion
-from quiz.models import AttemptItem, SeenQuestion
+from quiz.models import SeenQuestion
 
 
 class NotEnoughQuestions(Exception):
@@ -125,28 +125,37 @@ def plan_from_ids(question_ids: list[int], domains_of: dict[int, int]) -> Plan:
     return Plan(draws=[Draw(q, domains_of[q], True) for q in question_ids])
 
 
-def build_items(plan: Plan, *, rng: random.Random) -> list[AttemptItem]:
-    """Unsaved items with shuffled option order and fresh opaque tokens (one query)."""
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """One question of a new attempt, before it is written (``inserts.insert_items``)."""
+
+    position: int
+    question_id: int
+    version_id: int
+    domain_number: int
+    scored: bool
+    choice_order: list[int]
+    choice_tokens: list[str]
+
+
+def build_items(plan: Plan, *, rng: random.Random) -> list[NewItem]:
+    """The new attempt's items, with shuffled option order and fresh opaque tokens (one query).
+
+    Plain values, not ``AttemptItem`` objects: building 65 model instances, and loading
+    each question's whole version, was a large share of a Start's CPU.
+    """
     ids = [d.question_id for d in plan.draws]
     versions = {
-        v.question_id: v
-        for v in QuestionVersion.objects.filter(current_of__in=ids).only("id", "question_id", "data")
+        question_id: (version_id, len(choices))
+        for question_id, version_id, choices in QuestionVersion.objects.filter(current_of__in=ids).values_list(
+            "question_id", "id", "data__choices"
+        )
     }
     items = []
     for position, draw in enumerate(plan.draws):
-        version = versions[draw.question_id]
-        order = list(range(len(version.data["choices"])))
+        version_id, choice_count = versions[draw.question_id]
+        order = list(range(choice_count))
         rng.shuffle(order)
         tokens = [f"o{rng.getrandbits(48):012x}" for _ in order]
-        items.append(
-            AttemptItem(
-                position=position,
-                question_id=draw.question_id,
-                version=version,
-                domain_number=draw.domain,
-                scored=draw.scored,
-                choice_order=order,
-                choice_tokens=tokens,
-            )
-        )
+        items.append(NewItem(position, draw.question_id, version_id, draw.domain, draw.scored, order, tokens))
     return items

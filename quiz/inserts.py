@@ -17,7 +17,8 @@ from typing import Any
 
 from django.db import connection
 
-from quiz.models import Attempt, AttemptItem
+from quiz.assembly import NewItem
+from quiz.models import Attempt
 
 _ITEM_COLUMNS = (
     "attempt_id", "user_id", "exam_id", "position", "question_id", "version_id", "domain_number", "scored",
@@ -46,7 +47,7 @@ def _values(rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
     return ", ".join([row] * len(rows)), [value for r in rows for value in r]
 
 
-def insert_items(attempt: Attempt, items: Sequence[AttemptItem]) -> None:
+def insert_items(attempt: Attempt, items: Sequence[NewItem]) -> None:
     """Insert the attempt's unsaved items (as ``assembly.build_items`` made them)."""
     head: list[Any] = [attempt.pk, attempt.user_id, attempt.exam_id]
     params: list[Any]
