@@ -13,8 +13,9 @@ import datetime as dt
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Func, IntegerField, OuterRef, Subquery
 
 from questions.blueprint import domain_counts
 from questions.models import Exam, Question, QuestionVersion
@@ -138,18 +139,28 @@ class NewItem:
     choice_tokens: list[str]
 
 
+class _ChoiceCount(Func):
+    """How many choices a version's ``data`` holds, counted by the database (no JSON comes back)."""
+
+    output_field = IntegerField()
+    template = "jsonb_array_length(%(expressions)s -> 'choices')"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="json_array_length(%(expressions)s, '$.choices')", **extra)
+
+
 def build_items(plan: Plan, *, rng: random.Random) -> list[NewItem]:
     """The new attempt's items, with shuffled option order and fresh opaque tokens (one query).
 
     Plain values, not ``AttemptItem`` objects: building 65 model instances, and loading
-    each question's whole version, was a large share of a Start's CPU.
+    each question's whole version, were a large share of a Start's CPU.
     """
     ids = [d.question_id for d in plan.draws]
     versions = {
-        question_id: (version_id, len(choices))
-        for question_id, version_id, choices in QuestionVersion.objects.filter(current_of__in=ids).values_list(
-            "question_id", "id", "data__choices"
-        )
+        question_id: (version_id, choice_count)
+        for question_id, version_id, choice_count in QuestionVersion.objects.filter(current_of__in=ids)
+        .annotate(choice_count=_ChoiceCount("data"))
+        .values_list("question_id", "id", "choice_count")
     }
     items = []
     for position, draw in enumerate(plan.draws):
