@@ -92,6 +92,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "quiz.postgres"  # Django's, with a health check that skips SELECT 1
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # Parameters sent apart from the SQL, so psycopg prepares the statements a connection
+    # runs often (after 5 runs) and PostgreSQL stops planning them on every request.
+    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis is the Celery broker (and cache) only when REDIS_URL is set. Sessions and
