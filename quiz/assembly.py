@@ -159,6 +159,7 @@ def build_items(plan: Plan, *, rng: random.Random) -> list[NewItem]:
     versions = {
         question_id: (version_id, choice_count)
         for question_id, version_id, choice_count in QuestionVersion.objects.filter(current_of__in=ids)
+        .order_by()  # a dict needs no order; the default one joined the question table to sort
         .annotate(choice_count=_ChoiceCount("data"))
         .values_list("question_id", "id", "choice_count")
     }
