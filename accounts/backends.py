@@ -4,6 +4,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import connections, router
 from django.http import HttpRequest
 
+from accounts import sessions
 from accounts.models import User
 
 
@@ -30,18 +31,17 @@ class EmailBackend(ModelBackend):
         return None
 
     def get_user(self, user_id: Any) -> User | None:
-        """The signed-in user, on every request: one plain query, no ORM compiling."""
-        alias = router.db_for_read(User)
-        with connections[alias].cursor() as cursor:
-            cursor.execute(_USER_BY_ID, [user_id])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        user = User.from_db(alias, _USER_FIELDS, row)
+        """The signed-in user, on every request: the row read with the session, or one plain query."""
+        user = sessions.take_loaded_user(user_id)
+        if user is None:
+            alias = router.db_for_read(User)
+            with connections[alias].cursor() as cursor:
+                cursor.execute(_USER_BY_ID, [user_id])
+                row = cursor.fetchone()
+            if row is None:
+                return None
+            user = User.from_db(alias, sessions.USER_FIELDS, row)
         return user if self.user_can_authenticate(user) else None
 
 
-_USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
-_USER_BY_ID = "SELECT {} FROM {} WHERE {} = %s".format(
-    ", ".join(f'"{f.column}"' for f in User._meta.concrete_fields), User._meta.db_table, User._meta.pk.column
-)
+_USER_BY_ID = f"SELECT {sessions.USER_COLUMNS} FROM accounts_user u WHERE u.id = %s"

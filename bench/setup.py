@@ -16,13 +16,12 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from accounts.models import User
+from accounts.models import User, UserSession
+from accounts.sessions import SessionStore
 from bench.loadgen import Identity
 from questions.models import Exam
 from quiz import services
@@ -70,9 +69,9 @@ def make_takers(prefix: str, count: int, csrf: str) -> list[Taker]:
     for user in users:
         key = get_random_string(32, VALID_KEY_CHARS)
         data = {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: auth_hash}
-        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))
+        rows.append(UserSession(session_key=key, session_data=store.encode(data), expire_date=expires, user=user))
         takers.append(Taker(user_id=user.pk, identity=Identity(key, csrf)))
-    Session.objects.bulk_create(rows, batch_size=1000)
+    UserSession.objects.bulk_create(rows, batch_size=1000)
     return takers
 
 

@@ -6,7 +6,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.forms import GENERIC_LOGIN_ERROR
-from accounts.models import LoginFailure, User
+from accounts.models import LoginFailure, User, UserSession
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -267,7 +267,6 @@ def test_sessions_read_with_plain_queries_still_expire_and_drop_deactivated_user
     """accounts.sessions and EmailBackend.get_user skip the ORM compiler, not the rules."""
     import datetime as dt
 
-    from django.contrib.sessions.models import Session
     from django.utils import timezone
 
     user = UserFactory()
@@ -275,7 +274,7 @@ def test_sessions_read_with_plain_queries_still_expire_and_drop_deactivated_user
     dashboard = reverse("quiz:history")
     assert client.get(dashboard).status_code == 200
 
-    Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    UserSession.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
     assert client.get(dashboard).status_code == 302  # expired: signed out
 
     client.force_login(user)
@@ -288,3 +287,46 @@ def test_sessions_read_with_plain_queries_still_expire_and_drop_deactivated_user
     user.set_password("a-new-password-123")
     user.save()
     assert client.get(dashboard).status_code == 302  # password changed elsewhere: signed out
+
+
+def test_the_session_row_names_its_user_and_goes_with_them(client):
+    user = UserFactory()
+    client.post(reverse("accounts:login"), {"username": user.email, "password": PASSWORD})
+    session = UserSession.objects.get(session_key=client.session.session_key)
+    assert session.user_id == user.pk
+    user.delete()
+    assert not UserSession.objects.filter(pk=session.pk).exists()
+
+
+def test_the_user_read_with_the_session_serves_one_get_user_call_only(client):
+    from accounts.backends import EmailBackend
+
+    user = UserFactory(display_name="Before")
+    client.force_login(user)
+    assert client.get(reverse("quiz:history")).status_code == 200  # read the session and its user together
+    User.objects.filter(pk=user.pk).update(display_name="After")
+    assert EmailBackend().get_user(user.pk).display_name == "After"  # not the row from the request
+
+
+def test_migration_copies_live_sessions_with_their_user():
+    import datetime as dt
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    migration = importlib.import_module("accounts.migrations.0002_usersession")
+    user = UserFactory()
+    store, later = SessionStore(), timezone.now() + dt.timedelta(days=1)
+    Session.objects.create(session_key="a" * 32, session_data=store.encode({SESSION_KEY: str(user.pk)}), expire_date=later)
+    Session.objects.create(session_key="b" * 32, session_data=store.encode({"cart": 1}), expire_date=later)
+    Session.objects.create(
+        session_key="c" * 32, session_data=store.encode({SESSION_KEY: str(user.pk)}),
+        expire_date=timezone.now() - dt.timedelta(seconds=1),
+    )  # fmt: skip
+    migration.copy_live_sessions(apps, None)
+    copied = dict(UserSession.objects.values_list("session_key", "user_id"))
+    assert copied == {"a" * 32: user.pk, "b" * 32: None}

@@ -501,12 +501,12 @@ def test_question_page_and_answer_save_run_a_fixed_number_of_queries(client, dja
     client.force_login(user)
     client.get(reverse("quiz:question", args=[attempt.pk, 0]))
     item = attempt.items.get(position=0)
-    # session, user, the read of item + attempt + version, the guarded UPDATE (autocommit: no transaction)
-    with django_assert_num_queries(4):
+    # session with its user, the read of item + attempt + version, the guarded UPDATE (autocommit)
+    with django_assert_num_queries(3):
         client.post(
             reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": item.choice_tokens[:1], "seq": 1}
         )
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         client.get(reverse("quiz:question", args=[attempt.pk, 0]))
 
 
