@@ -37,9 +37,26 @@ def pending_spec(question: Question, choices: list[ChoiceSpec], services: list[s
     return question_spec(question, choices=choices, services=services)
 
 
+class IdsField(forms.ModelMultipleChoiceField):
+    """Model choices by id that refuse an id out of the database's range, instead of a 500.
+
+    Django catches ValueError and TypeError for a bad id, but SQLite raises
+    OverflowError for an integer wider than 64 bits.
+    """
+
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, list | tuple) else []:
+            if not str(pk).isdigit() or int(pk) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super().clean(value)
+
+
 class QuestionAdminForm(forms.ModelForm):
     class Meta:
         model = Question
+        field_classes = {"tags": IdsField}
         fields = (
             "external_id",
             "exam",

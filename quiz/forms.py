@@ -6,25 +6,10 @@ from django import forms
 from django.http import QueryDict
 
 from accounts.models import User
+from questions.forms import IdsField
 from questions.models import Exam, Tag
 from quiz.models import Attempt
 from quiz.services import StartOptions
-
-
-class IdsField(forms.ModelMultipleChoiceField):
-    """Model choices by id that refuse an id out of the database's range, instead of a 500.
-
-    Django catches ValueError and TypeError for a bad id, but SQLite raises
-    OverflowError for an integer wider than 64 bits.
-    """
-
-    def clean(self, value: Any) -> Any:
-        for pk in value if isinstance(value, list | tuple) else []:
-            if not str(pk).isdigit() or int(pk) >= 2**63:
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
-                )
-        return super().clean(value)
 
 
 class StartForm(forms.Form):

@@ -232,6 +232,16 @@ def test_form_refuses_to_publish_an_incomplete_question(client: Any, staff: User
     assert complete.status == Question.Status.PUBLISHED
 
 
+def test_change_form_refuses_a_tag_id_out_of_range(client: Any, staff: User, exam: Exam) -> None:
+    question = make_question(exam)
+    url = reverse("admin:questions_question_change", args=[question.pk])
+    response = client.post(url, change_data(question, tags=[str(2**63)], stem="Changed stem"))
+    assert response.status_code == 200  # SQLite's OverflowError once made this a 500
+    assert "is not a valid value" in response.content.decode()
+    question.refresh_from_db()
+    assert question.stem == "Which storage service keeps objects?"
+
+
 def test_bulk_retire(client: Any, staff: User, exam: Exam) -> None:
     question = make_question(exam, status=Question.Status.PUBLISHED)
     action(client, "retire_selected", [question])
