@@ -13,16 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from django.db import connection
+from django.db import connection, models
 
 from quiz.assembly import NewItem
-from quiz.models import Attempt
+from quiz.models import Attempt, AttemptItem
 
+# Start leaves these at the model's defaults; read from AttemptItem so they cannot drift.
+_DEFAULTED = ("selected", "seq", "flagged", "checked", "time_spent_ms")
+_FIELDS = [cast(models.Field, AttemptItem._meta.get_field(name)) for name in _DEFAULTED]
+_DEFAULTS = [json.dumps(f.get_default()) if isinstance(f, models.JSONField) else f.get_default() for f in _FIELDS]
 _ITEM_COLUMNS = (
     "attempt_id", "user_id", "exam_id", "position", "question_id", "version_id", "domain_number", "scored",
-    "choice_order", "choice_tokens", "selected", "seq", "flagged", "checked", "time_spent_ms",
+    "choice_order", "choice_tokens", *_DEFAULTED,
 )  # fmt: skip
 
 # PostgreSQL takes one array per column and unnests them: a short statement whose
@@ -31,7 +35,7 @@ _ITEM_COLUMNS = (
 _ITEMS_PG = f"""
     INSERT INTO quiz_attemptitem ({", ".join(_ITEM_COLUMNS)})
     SELECT %s, %s, %s, u.position, u.question_id, u.version_id, u.domain_number, u.scored,
-           u.choice_order::jsonb, u.choice_tokens::jsonb, '[]', 0, false, false, 0
+           u.choice_order::jsonb, u.choice_tokens::jsonb, %s::jsonb, %s, %s, %s, %s
       FROM unnest(%s::int[], %s::bigint[], %s::bigint[], %s::int[], %s::bool[], %s::text[], %s::text[])
         AS u(position, question_id, version_id, domain_number, scored, choice_order, choice_tokens)
 """
@@ -57,11 +61,11 @@ def insert_items(attempt: Attempt, items: Sequence[NewItem]) -> None:
             [i.domain_number for i in items], [i.scored for i in items],
             [json.dumps(i.choice_order) for i in items], [json.dumps(i.choice_tokens) for i in items],
         ]  # fmt: skip
-        sql, params = _ITEMS_PG, [*head, *columns]
+        sql, params = _ITEMS_PG, [*head, *_DEFAULTS, *columns]
     else:
         rows = [
             (*head, i.position, i.question_id, i.version_id, i.domain_number, i.scored,
-             json.dumps(i.choice_order), json.dumps(i.choice_tokens), "[]", 0, False, False, 0)
+             json.dumps(i.choice_order), json.dumps(i.choice_tokens), *_DEFAULTS)
             for i in items
         ]  # fmt: skip
         placeholders, params = _values(rows)
