@@ -24,11 +24,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         conn = self.connection
         if conn is None or conn.closed:
             return False
-        if conn.info.transaction_status == TransactionStatus.IDLE:
-            try:
-                readable, _, _ = select.select([conn.fileno()], [], [], 0)
-            except (OSError, ValueError):
-                readable = [True]
-            if not readable:
-                return True
+        if conn.info.transaction_status == TransactionStatus.IDLE and not _has_input(conn.fileno()):
+            return True
         return bool(super().is_usable())
+
+
+def _has_input(fd: int) -> bool:
+    """Whether the server has sent something (a hang-up reads as input); unknown counts as yes."""
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
