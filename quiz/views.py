@@ -72,17 +72,17 @@ def start(request: HttpRequest) -> HttpResponse:
     shortage = None
     if request.method == "POST" and form.is_valid():
         exam: Exam = form.cleaned_data["exam"]
-        existing = services.open_attempt(user, exam)
-        if existing is not None:
-            messages.info(request, "You have an attempt in progress for this exam: resuming it.")
-            return redirect("quiz:attempt", attempt_id=existing.pk)
+        now = timezone.now()
         try:
-            attempt = services.attempt_start(user=user, exam=exam, options=form.options(), now=timezone.now())
+            attempt = services.attempt_start(user=user, exam=exam, options=form.options(), now=now)
         except NotEnoughQuestions as exc:
             shortage = exc
         else:
-            # Straight to the question on screen, not through the resume URL: one request
-            # fewer for everyone pressing Start at the same moment.
+            if attempt.started_at != now:  # the service returned the open attempt it found
+                messages.info(request, "You have an attempt in progress for this exam: resuming it.")
+                return redirect("quiz:attempt", attempt_id=attempt.pk)
+            # Straight to question 1, not through the resume URL: one request fewer for
+            # everyone pressing Start at the same moment.
             return redirect("quiz:question", attempt_id=attempt.pk, position=attempt.current_position)
     open_attempts = Attempt.objects.filter(user=user, status=Attempt.Status.OPEN).select_related("exam")
     return render(

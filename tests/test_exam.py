@@ -118,6 +118,11 @@ def test_start_view_resumes_instead_of_opening_another(client):
     assert first.status_code == second.status_code == 302
     assert first["Location"] == reverse("quiz:question", args=[attempt.pk, 0])  # straight to question 1
     assert second["Location"] == reverse("quiz:attempt", args=[attempt.pk])  # resumes where they were
+    from django.contrib.messages import get_messages
+
+    assert [str(m) for m in get_messages(second.wsgi_request)] == [
+        "You have an attempt in progress for this exam: resuming it."
+    ]
 
 
 def test_draw_prefers_unseen_questions():
