@@ -172,7 +172,12 @@ class Question(models.Model):
             ),
             models.CheckConstraint(condition=Q(choose__gte=1), name="question_choose_positive"),
         ]
-        indexes = [models.Index(fields=["exam", "status", "domain"], name="question_pool_idx")]
+        indexes = [
+            # Covers the draw's pool query (quiz.assembly), so PostgreSQL can answer it from the index.
+            models.Index(
+                fields=["exam", "status", "domain"], include=["id", "current_version"], name="question_pool_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.external_id
@@ -198,7 +203,7 @@ class Question(models.Model):
         if version is None:
             number = (self.versions.aggregate(n=models.Max("number"))["n"] or 0) + 1
             version = QuestionVersion.objects.create(
-                question=self, number=number, content_hash=digest, data=data
+                question=self, number=number, content_hash=digest, data=data, choice_count=len(data["choices"])
             )
         if self.current_version_id != version.pk:
             self.current_version = version
@@ -232,6 +237,9 @@ class QuestionVersion(models.Model):
     number = models.PositiveIntegerField()
     content_hash = models.CharField(max_length=64)
     data = models.JSONField()
+    # len(data["choices"]), which a key correction cannot change: stored so that drawing
+    # an attempt reads neither the JSON nor the choices.
+    choice_count = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,8 +3,9 @@
 Domain counts come from the bank's one counting function. Within a domain the
 draw prefers questions the user has never seen, then the least recently seen,
 with random tie-breaks. The whole draw runs a fixed number of queries whatever
-the bank's size: one for the pool (with each question's last-seen time), one
-for the chosen versions.
+the bank's size: one for the exam's domains, and one for the pool, with each
+question's current version, that version's option count and the user's
+last-seen time.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import datetime as dt
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.db.models import Func, IntegerField, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 
 from questions.blueprint import domain_counts
-from questions.models import Exam, Question, QuestionVersion
+from questions.models import Exam, Question
 from quiz.models import SeenQuestion
 
 
@@ -35,6 +35,8 @@ class NotEnoughQuestions(Exception):
 @dataclass
 class Draw:
     question_id: int
+    version_id: int  # the question's current version when drawn: what the attempt will show
+    choice_count: int
     domain: int
     scored: bool
 
@@ -44,19 +46,35 @@ class Plan:
     draws: list[Draw] = field(default_factory=list)
 
 
-def _pool(exam: Exam, user_id: int, domains: list[int] | None, tag_ids: list[int] | None) -> list[dict]:
-    questions = Question.objects.published().for_exam(exam).filter(current_version__isnull=False)
-    if domains:
-        questions = questions.filter(domain__number__in=domains)
-    else:
-        questions = questions.filter(domain__isnull=False)
+def _domain_numbers(exam: Exam, domains: list[int] | None) -> dict[int, int]:
+    """Domain id -> number for the exam's domains (only ``domains``, when given)."""
+    return {pk: n for pk, n in exam.domains.values_list("pk", "number") if not domains or n in domains}
+
+
+def _pool(exam: Exam, user_id: int, numbers: dict[int, int], tag_ids: list[int] | None) -> list[dict]:
+    """The questions a draw may take: domain number, current version (and its option count), last seen.
+
+    ``numbers`` maps the ids of the domains to draw from to their numbers, so the
+    query needs no join to the domain table. Rows come in id order, not the model's
+    ``external_id`` ordering: a seeded draw stays reproducible, and the database
+    sorts integers, not strings.
+    """
+    questions = (
+        Question.objects.published()
+        .for_exam(exam)
+        .filter(current_version__isnull=False, domain_id__in=list(numbers))
+    )
     if tag_ids:
         questions = questions.filter(
             pk__in=Question.tags.through.objects.filter(tag_id__in=tag_ids).values("question_id")
         )
     seen = SeenQuestion.objects.filter(user_id=user_id, question=OuterRef("pk")).values("last_seen_at")[:1]
-    rows = questions.annotate(last_seen=Subquery(seen)).values("id", "domain__number", "last_seen")
-    return [dict(row) for row in rows]
+    rows = questions.annotate(last_seen=Subquery(seen)).order_by("pk")
+    fields = ("pk", "current_version_id", "current_version__choice_count", "domain_id", "last_seen")
+    return [
+        {"id": pk, "version_id": version_id, "choice_count": count, "domain": numbers[domain_id], "last_seen": seen}
+        for pk, version_id, count, domain_id, seen in rows.values_list(*fields)
+    ]
 
 
 def _prefer_unseen(rows: list[dict], rng: random.Random) -> list[dict]:
@@ -84,12 +102,13 @@ def plan_weighted(
     rng: random.Random,
 ) -> Plan:
     """Draw ``scored`` + ``pilot`` questions at the domain weights (restricted to ``domains``)."""
-    weights = {d.number: d.weight for d in exam.domains.all() if not domains or d.number in domains}
+    chosen_domains = [d for d in exam.domains.all() if not domains or d.number in domains]
+    weights = {d.number: d.weight for d in chosen_domains}
     scored_counts = domain_counts(scored, weights)
     pilot_counts = domain_counts(pilot, weights) if pilot else dict.fromkeys(weights, 0)
     by_domain: dict[int, list[dict]] = defaultdict(list)
-    for row in _pool(exam, user_id, list(weights), tag_ids):
-        by_domain[row["domain__number"]].append(row)
+    for row in _pool(exam, user_id, {d.pk: d.number for d in chosen_domains}, tag_ids):
+        by_domain[row["domain"]].append(row)
     needs = {d: scored_counts[d] + pilot_counts[d] for d in weights}
     short = {d: (need, len(by_domain[d])) for d, need in needs.items() if len(by_domain[d]) < need}
     if short:
@@ -99,7 +118,7 @@ def plan_weighted(
     for d in sorted(weights):
         chosen = _prefer_unseen(by_domain[d], rng)[: needs[d]]
         pilot_ids = {r["id"] for r in rng.sample(chosen, pilot_counts[d])}
-        plan.draws += [Draw(r["id"], d, r["id"] not in pilot_ids) for r in chosen]
+        plan.draws += [Draw(r["id"], r["version_id"], r["choice_count"], d, r["id"] not in pilot_ids) for r in chosen]
     rng.shuffle(plan.draws)
     return plan
 
@@ -114,16 +133,19 @@ def plan_any(
     rng: random.Random,
 ) -> Plan:
     """A drill: ``count`` questions from the chosen domains/tags, unseen first, not weighted."""
-    rows = _prefer_unseen(_pool(exam, user_id, domains, tag_ids), rng)
+    rows = _prefer_unseen(_pool(exam, user_id, _domain_numbers(exam, domains), tag_ids), rng)
     if len(rows) < count:
         raise NotEnoughQuestions({0: (count, len(rows))}, len(rows))
-    plan = Plan(draws=[Draw(r["id"], r["domain__number"], True) for r in rows[:count]])
+    plan = Plan(draws=[Draw(r["id"], r["version_id"], r["choice_count"], r["domain"], True) for r in rows[:count]])
     rng.shuffle(plan.draws)
     return plan
 
 
-def plan_from_ids(question_ids: list[int], domains_of: dict[int, int]) -> Plan:
-    return Plan(draws=[Draw(q, domains_of[q], True) for q in question_ids])
+def plan_from_ids(question_ids: list[int]) -> Plan:
+    """The given questions, in the given order, at their current versions (one query)."""
+    fields = ("pk", "current_version_id", "current_version__choice_count", "domain__number")
+    found = {pk: (v, count, d) for pk, v, count, d in Question.objects.filter(pk__in=question_ids).values_list(*fields)}
+    return Plan(draws=[Draw(q, *found[q], scored=True) for q in question_ids])
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,35 +161,16 @@ class NewItem:
     choice_tokens: list[str]
 
 
-class _ChoiceCount(Func):
-    """How many choices a version's ``data`` holds, counted by the database (no JSON comes back)."""
-
-    output_field = IntegerField()
-    template = "jsonb_array_length(%(expressions)s -> 'choices')"
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="json_array_length(%(expressions)s, '$.choices')", **extra)
-
-
 def build_items(plan: Plan, *, rng: random.Random) -> list[NewItem]:
-    """The new attempt's items, with shuffled option order and fresh opaque tokens (one query).
+    """The new attempt's items, with shuffled option order and fresh opaque tokens (no query).
 
     Plain values, not ``AttemptItem`` objects: building 65 model instances, and loading
     each question's whole version, were a large share of a Start's CPU.
     """
-    ids = [d.question_id for d in plan.draws]
-    versions = {
-        question_id: (version_id, choice_count)
-        for question_id, version_id, choice_count in QuestionVersion.objects.filter(current_of__in=ids)
-        .order_by()  # a dict needs no order; the default one joined the question table to sort
-        .annotate(choice_count=_ChoiceCount("data"))
-        .values_list("question_id", "id", "choice_count")
-    }
     items = []
     for position, draw in enumerate(plan.draws):
-        version_id, choice_count = versions[draw.question_id]
-        order = list(range(choice_count))
+        order = list(range(draw.choice_count))
         rng.shuffle(order)
         tokens = [f"o{rng.getrandbits(48):012x}" for _ in order]
-        items.append(NewItem(position, draw.question_id, version_id, draw.domain, draw.scored, order, tokens))
+        items.append(NewItem(position, draw.question_id, draw.version_id, draw.domain, draw.scored, order, tokens))
     return items

@@ -109,8 +109,7 @@ def attempt_start(
         ids = _mistake_ids(user, exam, options.count or exam.question_count)
         if not ids:
             raise assembly.NotEnoughQuestions({0: (options.count or 1, 0)}, 0)
-        domains_of = dict(Question.objects.filter(pk__in=ids).values_list("pk", "domain__number"))
-        plan = assembly.plan_from_ids(ids, domains_of)
+        plan = assembly.plan_from_ids(ids)
         count, timed, include_pilot = len(ids), options.timed, False
     else:
         count = max(1, min(options.count or 10, exam.question_count))

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 from collections import Counter
 
 import pytest
@@ -75,13 +76,14 @@ def test_start_writes_blank_items_and_marks_each_question_seen():
     exam = make_exam(per_domain=3, question_count=10, unscored=0)  # 12 questions: the next draw repeats some
     user = UserFactory()
     first = start(user, exam)
-    items = list(first.items.select_related("question"))
+    items = list(first.items.select_related("question", "version"))
     assert len(items) == 10
     for item in items:
         assert (item.user_id, item.exam_id, item.version_id) == (user.pk, exam.pk, item.question.current_version_id)
         assert (item.selected, item.seq, item.flagged, item.checked, item.time_spent_ms) == ([], 0, False, False, 0)
         assert item.correct is None and item.answered_at is None
-        assert sorted(item.choice_order) == list(range(len(item.choice_tokens)))
+        assert sorted(item.choice_order) == list(range(len(item.version.data["choices"])))
+        assert len(item.choice_tokens) == len(item.choice_order)
     seen = {s.question_id: s for s in SeenQuestion.objects.filter(user=user)}
     assert set(seen) == {i.question_id for i in items}
     assert {(s.last_seen_at, s.times_seen) for s in seen.values()} == {(NOW, 1)}
@@ -588,3 +590,41 @@ def test_navigator_links_every_question_of_the_attempt(client):
     for position in range(attempt.question_count):
         url = reverse("quiz:question", args=[attempt.pk, position])
         assert f'href="{url}"' in page and f'hx-get="{url}"' in page
+
+
+def test_navigator_shows_each_question_state(client):
+    exam = make_exam(per_domain=30)
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    AttemptItem.objects.filter(attempt=attempt, position=1).update(selected=[0])
+    AttemptItem.objects.filter(attempt=attempt, position=2).update(flagged=True)
+    AttemptItem.objects.filter(attempt=attempt, position=4).update(selected=[1], flagged=True)
+    client.force_login(user)
+    page = client.get(reverse("quiz:question", args=[attempt.pk, 3])).content.decode()
+    found = re.findall(r'class="(nav-item[^"]*)" data-nav-position="(\d+)"', page)
+    states = {int(position): css for css, position in found}
+    assert len(states) == attempt.question_count
+    assert states[0] == "nav-item"
+    assert states[1] == "nav-item answered"
+    assert states[2] == "nav-item flagged"
+    assert states[3] == "nav-item current"
+    assert states[4] == "nav-item answered flagged"
+    assert 'data-nav-position="3" aria-current="step">4<span class="visually-hidden"> unanswered</span>' in page
+    assert '>5<span class="visually-hidden"> answered, flagged</span>' in page
+    assert page.count('aria-current="step"') == 1
+
+
+def test_versions_store_their_option_count_and_the_migration_fills_it():
+    import importlib
+
+    from django.apps import apps
+
+    from questions.models import QuestionVersion
+
+    migration = importlib.import_module("questions.migrations.0002_version_choice_count")
+    make_exam(per_domain=5)  # every fifth question has five options, the rest four
+    versions = QuestionVersion.objects.all()
+    assert {(v.choice_count, len(v.data["choices"])) for v in versions} == {(4, 4), (5, 5)}
+    versions.update(choice_count=0)
+    migration.count_choices(apps, None)
+    assert {(v.choice_count, len(v.data["choices"])) for v in versions} == {(4, 4), (5, 5)}

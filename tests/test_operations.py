@@ -91,6 +91,18 @@ def test_answer_saves_can_update_item_rows_in_place():
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_draw_can_read_its_pool_from_the_index_alone():
+    """questions 0002: the pool index carries the id and current version the draw selects."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'question_pool_idx'")
+        (definition,) = cursor.fetchone()
+    assert definition.endswith("(exam_id, status, domain_id) INCLUDE (id, current_version_id)")
+
+
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_health_check_of_an_idle_live_connection_sends_no_query():
     connection.ensure_connection()

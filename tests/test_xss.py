@@ -72,6 +72,14 @@ def test_safe_links_survive_with_rel():
     assert 'href="https://docs.aws.amazon.com/"' in out and "noopener" in out
 
 
+def test_one_text_never_leaks_into_the_next():
+    """The thread's converter is reused: a link reference defined in one text must not resolve in another."""
+    defines = render_markdown("See [the docs][ref].\n\n[ref]: https://docs.aws.amazon.com/")
+    uses = render_markdown("Also [the docs][ref], undefined here.")
+    assert 'href="https://docs.aws.amazon.com/"' in defines
+    assert "href" not in uses and "[the docs][ref]" in uses
+
+
 def _hostile_exam():
     exam = make_exam("XSS-C01", per_domain=5)
     payload = "\n\n".join(VECTORS)
