@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Model
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
@@ -253,12 +253,23 @@ def _item_for_save(user: User, attempt_id: int, position: int) -> tuple[AttemptI
     if row is None:
         raise AttemptItem.DoesNotExist
     status, deadline, item_id, seq, checked, tokens_json, order_json, choose = row
-    attempt = Attempt(pk=attempt_id, status=status, deadline=_as_datetime(deadline))
-    item = AttemptItem(
-        pk=item_id, attempt=attempt, position=position, seq=seq, checked=bool(checked),
+    attempt = _loaded(Attempt, id=attempt_id, status=status, deadline=_as_datetime(deadline))
+    item = _loaded(
+        AttemptItem, id=item_id, attempt_id=attempt_id, position=position, seq=seq, checked=bool(checked),
         choice_tokens=json.loads(tokens_json), choice_order=json.loads(order_json),
     )  # fmt: skip
+    item.attempt = attempt
     return item, int(choose or 1)
+
+
+def _loaded[M: Model](model: type[M], **values: Any) -> M:
+    """An instance with only these fields loaded (the rest deferred), as a queryset would build it.
+
+    ``Model(**kwargs)`` would compute a default for every other field; on the answer
+    save, the hottest path, that was a tenth of the CPU.
+    """
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
 
 
 def _refuse_if_not_writable(item: AttemptItem, seq: int, now: dt.datetime) -> None:
