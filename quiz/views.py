@@ -40,7 +40,7 @@ def _get_attempt_for_user(request: HttpRequest, attempt_id: int) -> Attempt:
 
 def _get_item(attempt: Attempt, position: int) -> AttemptItem:
     try:
-        return attempt.items.select_related("version", "question__domain").get(position=position)
+        return attempt.items.select_related("version").get(position=position)
     except ObjectDoesNotExist:
         raise Http404("No such question in this attempt") from None
 
@@ -336,7 +336,7 @@ def report_problem(request: HttpRequest, attempt_id: int, position: int) -> Http
             status=422,
         )
     ProblemReport.objects.create(
-        question=item.question,
+        question_id=item.question_id,
         version=item.version,
         user=_user(request),
         message=form.cleaned_data["message"],
