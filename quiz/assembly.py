@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.db.models import OuterRef, Subquery
 
 from questions.blueprint import domain_counts
-from questions.models import Exam, Question
+from questions.models import Domain, Exam, Question
 from quiz.models import SeenQuestion
 
 
@@ -46,19 +46,19 @@ class Plan:
     draws: list[Draw] = field(default_factory=list)
 
 
-def _domain_numbers(exam: Exam, domains: list[int] | None) -> dict[int, int]:
-    """Domain id -> number for the exam's domains (only ``domains``, when given)."""
-    return {pk: n for pk, n in exam.domains.values_list("pk", "number") if not domains or n in domains}
+def _chosen_domains(exam: Exam, numbers: list[int] | None) -> list[Domain]:
+    """The exam's domains with these numbers (all of them when none are given)."""
+    return [d for d in exam.domains.all() if not numbers or d.number in numbers]
 
 
-def _pool(exam: Exam, user_id: int, numbers: dict[int, int], tag_ids: list[int] | None) -> list[dict]:
+def _pool(exam: Exam, user_id: int, domains: list[Domain], tag_ids: list[int] | None) -> list[dict]:
     """The questions a draw may take: domain number, current version (and its option count), last seen.
 
-    ``numbers`` maps the ids of the domains to draw from to their numbers, so the
-    query needs no join to the domain table. Rows come in id order, not the model's
-    ``external_id`` ordering: a seeded draw stays reproducible, and the database
-    sorts integers, not strings.
+    Questions are matched on the domains' ids, so the query needs no join to the
+    domain table. Rows come in id order, not the model's ``external_id`` ordering:
+    a seeded draw stays reproducible, and the database sorts integers, not strings.
     """
+    numbers = {d.pk: d.number for d in domains}
     questions = (
         Question.objects.published()
         .for_exam(exam)
@@ -102,12 +102,12 @@ def plan_weighted(
     rng: random.Random,
 ) -> Plan:
     """Draw ``scored`` + ``pilot`` questions at the domain weights (restricted to ``domains``)."""
-    chosen_domains = [d for d in exam.domains.all() if not domains or d.number in domains]
+    chosen_domains = _chosen_domains(exam, domains)
     weights = {d.number: d.weight for d in chosen_domains}
     scored_counts = domain_counts(scored, weights)
     pilot_counts = domain_counts(pilot, weights) if pilot else dict.fromkeys(weights, 0)
     by_domain: dict[int, list[dict]] = defaultdict(list)
-    for row in _pool(exam, user_id, {d.pk: d.number for d in chosen_domains}, tag_ids):
+    for row in _pool(exam, user_id, chosen_domains, tag_ids):
         by_domain[row["domain"]].append(row)
     needs = {d: scored_counts[d] + pilot_counts[d] for d in weights}
     short = {d: (need, len(by_domain[d])) for d, need in needs.items() if len(by_domain[d]) < need}
@@ -133,7 +133,7 @@ def plan_any(
     rng: random.Random,
 ) -> Plan:
     """A drill: ``count`` questions from the chosen domains/tags, unseen first, not weighted."""
-    rows = _prefer_unseen(_pool(exam, user_id, _domain_numbers(exam, domains), tag_ids), rng)
+    rows = _prefer_unseen(_pool(exam, user_id, _chosen_domains(exam, domains), tag_ids), rng)
     if len(rows) < count:
         raise NotEnoughQuestions({0: (count, len(rows))}, len(rows))
     plan = Plan(draws=[Draw(r["id"], r["version_id"], r["choice_count"], r["domain"], True) for r in rows[:count]])
