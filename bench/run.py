@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import os
 import platform
+import runpy
 import secrets
 import shutil
 import signal
@@ -49,9 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a scenario (name or letter a-e), repeatable; default all",
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="smoke-test sizes")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    web = runpy.run_path(str(ROOT / "gunicorn.conf.py"))  # production's settings are the defaults
+    parser.add_argument("--workers", type=int, default=web["workers"], help=f"gunicorn workers (default {web['workers']})")
+    parser.add_argument(
+        "--threads", type=int, default=web["threads"], help=f"threads per gthread worker (default {web['threads']})"
+    )
+    parser.add_argument("--worker-class", default=web["worker_class"], choices=["gthread", "sync"])
     parser.add_argument("--celery-concurrency", type=int, default=2)
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--seed", type=int, default=1)

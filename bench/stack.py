@@ -95,11 +95,12 @@ class Stack:
     procs: list[Proc] = field(default_factory=list)
 
     def start(self) -> None:
+        # Production's gunicorn.conf.py (keep-alive, timeout), on a loopback port, with
+        # the harness's worker counts (by default the file's own) and a short graceful stop.
         gunicorn = [
-            str(VENV_BIN / "gunicorn"), "quiz.wsgi", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.web_workers), "--worker-class", self.worker_class,
-            "--threads", str(self.threads), "--keep-alive", "30", "--backlog", "2048",
-            "--timeout", "30", "--graceful-timeout", "5",
+            str(VENV_BIN / "gunicorn"), "quiz.wsgi", "--config", str(ROOT / "gunicorn.conf.py"),
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers),
+            "--worker-class", self.worker_class, "--threads", str(self.threads), "--graceful-timeout", "5",
         ]  # fmt: skip
         queue = self.env["BENCH_CELERY_QUEUE"]
         worker = [

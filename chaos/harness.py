@@ -149,9 +149,10 @@ def celery_worker(log_dir: Path, name: str, *extra: str, env: dict[str, str] | N
 
 
 def gunicorn(log_dir: Path, name: str, port: int, *, workers: int = 4, env: dict[str, str] | None = None) -> Proc:
+    """The Procfile's web process (gunicorn.conf.py) on a loopback port, logging each request."""
     argv = [
-        sys.executable, "-m", "gunicorn", "quiz.wsgi", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--timeout", "30", "--graceful-timeout", "5", "--access-logfile", "-",
+        sys.executable, "-m", "gunicorn", "quiz.wsgi", "--config", str(ROOT / "gunicorn.conf.py"),
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--graceful-timeout", "5", "--access-logfile", "-",
     ]  # fmt: skip
     return Proc(name, argv, {**os.environ, **(env or {})}, log_dir / f"{name}.log")
 

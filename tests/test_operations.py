@@ -129,3 +129,36 @@ def test_a_connection_the_server_dropped_fails_the_health_check_and_is_replaced(
     assert connection.connection is None
     assert User.objects.count() == 0  # reconnects
     assert connection.connection.info.backend_pid != pid
+
+
+def _gunicorn_settings(monkeypatch: pytest.MonkeyPatch, argv: list[str], **env: str):
+    """What gunicorn would run with, given this command line and environment."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    for name in ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "GUNICORN_CMD_ARGS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", argv)
+    return WSGIApplication().cfg
+
+
+def test_the_procfile_web_process_runs_the_settings_the_benchmark_measured(monkeypatch):
+    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    cfg = _gunicorn_settings(monkeypatch, web.removeprefix("web:").split())
+    assert (cfg.worker_class_str, cfg.workers, cfg.threads) == ("gthread", 4, 4)
+    assert cfg.bind == ["0.0.0.0:8000"]
+    assert (cfg.keepalive, cfg.timeout) == (30, 30)
+
+    cfg = _gunicorn_settings(
+        monkeypatch, web.removeprefix("web:").split(), PORT="9123", WEB_CONCURRENCY="2", WEB_THREADS="8"
+    )
+    assert (cfg.bind, cfg.workers, cfg.threads) == (["0.0.0.0:9123"], 2, 8)
+
+
+def test_the_benchmark_defaults_to_the_production_gunicorn_settings():
+    from bench.run import parse_args
+
+    args = parse_args([])
+    assert (args.workers, args.threads, args.worker_class) == (4, 4, "gthread")
