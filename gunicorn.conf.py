@@ -8,8 +8,8 @@ override it (the harnesses pass ``--bind``). Environment:
 - ``WEB_THREADS`` (default 4): threads per worker.
 
 Four workers of four threads is what `make bench` measured on two cores (see
-docs/benchmarks.md): sixteen requests in flight, so a slow page never holds up
-the answer saves behind it, as three single-threaded workers would.
+docs/benchmarks.md): sixteen requests in flight, where three single-threaded
+workers would queue every answer save behind the three slowest pages.
 """
 
 import os

@@ -88,9 +88,9 @@ class Stack:
     env: dict[str, str]
     workdir: Path
     port: int
-    web_workers: int = 4
-    worker_class: str = "gthread"
-    threads: int = 4
+    web_workers: int  # bench/run.py's defaults come from gunicorn.conf.py
+    worker_class: str
+    threads: int
     celery_concurrency: int = 2
     procs: list[Proc] = field(default_factory=list)
 
