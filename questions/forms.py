@@ -225,6 +225,7 @@ def run_upload(upload: Upload, *, dry_run: bool) -> UploadOutcome:
             strict=result.native,
             dry_run=dry_run,
             warnings=[w.replace(source, upload.name) for w in result.warnings],
+            not_carried=result.not_carried,
         )
     except ImportRejected as rejected:
         return UploadOutcome(errors=rejected.errors, warnings=result.warnings)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
 from questions.bankfile import ExamSpec, QuestionSpec, check_question
+from questions.exporting import question_spec
 from questions.models import Choice, Domain, Exam, Question, Tag, TaskStatement
 
 TAG_KIND_OF = {"services": Tag.Kind.SERVICE, "topics": Tag.Kind.TOPIC, "facets": Tag.Kind.FACET}
@@ -85,6 +87,33 @@ def exam_sync(spec: ExamSpec) -> Exam:
     return exam
 
 
+def _questions_in_bank(ids: list[str]) -> dict[str, Question]:
+    """The imported and bundled questions with these ids (admin-made ones are never updated)."""
+    found = (
+        Question.objects.filter(external_id__in=ids)
+        .exclude(origin=Question.Origin.ADMIN)
+        .select_related("exam", "domain", "task")
+        .prefetch_related("tags", "choices")
+    )
+    return {q.external_id: q for q in found}
+
+
+def keep_what_the_file_cannot_carry(spec: QuestionSpec, question: Question, not_carried: Collection[str]) -> None:
+    """Fill ``spec``'s fields that its format cannot carry from the question already in the bank.
+
+    ``not_carried`` holds QuestionSpec field names and tag kinds ("services",
+    "topics", "facets"). A file that names no domain keeps the question's domain.
+    """
+    kept = question_spec(question)
+    for name in not_carried:
+        if name in TAG_KIND_OF:
+            spec.tags[name] = kept.tags[name]
+        else:
+            setattr(spec, name, getattr(kept, name))
+    if spec.domain is None:
+        spec.domain = kept.domain
+
+
 def _exam_spec_from_db(exam: Exam) -> ExamSpec:
     from questions.bankfile import DomainSpec, TaskSpec
 
@@ -125,12 +154,16 @@ def import_specs(
     sync: bool = False,
     dry_run: bool = False,
     warnings: list[str] | None = None,
+    not_carried: Collection[str] = (),
 ) -> ImportReport:
     """Import parsed questions in one transaction.
 
     ``strict`` (the native format) rejects the batch when any question fails the
     bank's checks. Otherwise a question that fails only for missing content (no
-    domain, no rationale...) is imported as a draft with a warning per problem.
+    domain, no rationale...) is imported as a draft with a warning per problem,
+    unless it is already in the bank and not a draft: then it is left unchanged.
+    ``not_carried`` names the fields the file's format cannot carry; a question
+    already in the bank keeps its own values for them.
     ``sync`` retires bundled questions of the imported exams that are no longer
     in ``specs``. Questions made in the admin are never touched.
     """
@@ -141,6 +174,12 @@ def import_specs(
     for spec in specs:
         if not spec.id:
             spec.id = content_id(spec)
+    in_bank = {} if strict else _questions_in_bank([spec.id for spec in specs])
+    left_unchanged: set[str] = set()
+    for spec in specs:
+        current = in_bank.get(spec.id)
+        if current is not None:
+            keep_what_the_file_cannot_carry(spec, current, not_carried)
         where = f"{spec.source}:{spec.line} [{spec.id[:MAX_ID_CHARS]}]"
         if spec.id in seen_ids:
             errors.append(f"{where}: duplicate id in this import")
@@ -158,6 +197,10 @@ def import_specs(
             errors += [f"{where}: {p}" for p in problems]
         elif spec.exam not in exam_specs:
             errors.append(f"{where}: unknown exam {spec.exam!r}; pass --exam CODE")
+        elif current is not None and current.status != Question.Status.DRAFT:
+            report.warnings += [f"{where}: {p}" for p in problems]
+            report.warnings.append(f"{where}: left unchanged; the {current.status} question would become a draft")
+            left_unchanged.add(spec.id)
         else:
             for p in problems:
                 report.warnings.append(f"{where}: {p}; imported as draft")
@@ -183,6 +226,9 @@ def import_specs(
             if question is not None and question.origin == Question.Origin.ADMIN:
                 report.rejected.append(spec.id)
                 report.warnings.append(f"{spec.id}: an admin-made question has this id; left untouched")
+                continue
+            if spec.id in left_unchanged:
+                report.rejected.append(spec.id)
                 continue
             if question is not None and question.content_hash == digest:
                 report.unchanged.append(spec.id)

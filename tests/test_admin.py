@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import LoginFailure, User
 from questions.admin import UPLOAD_SESSION_KEY
+from questions.exporting import question_spec, render
 from questions.models import Choice, Domain, Exam, Question, QuestionVersion, Tag
 from quiz import services
 from quiz.models import Attempt, KeyCorrection, ProblemReport
@@ -384,6 +385,33 @@ def test_upload_of_a_non_native_format_uses_the_chosen_exam_and_domain(
     question = Question.objects.get()
     assert question.exam == exam and question.domain == domain
     assert question.status == Question.Status.DRAFT  # incomplete imports land as drafts
+
+
+def test_a_lossy_upload_of_a_published_question_keeps_its_status_and_metadata(
+    client: Any, staff: User, exam: Exam
+) -> None:
+    upload(client, "bank.yaml", NATIVE_FILE)
+    client.post(
+        reverse("admin:questions_question_upload"),
+        {"confirm": "1", "token": client.session[UPLOAD_SESSION_KEY]["token"]},
+    )
+    question = Question.objects.get(external_id="ADM-UP-001")
+    assert question.status == Question.Status.PUBLISHED
+    edited = question_spec(question)
+    edited.stem = "Which AWS service stores objects?"
+    spreadsheet = render([edited], "csv")  # carries no status, provenance or verified_as_of
+
+    response = upload(client, "edited.csv", spreadsheet, exam=exam.pk)
+    assert "would have created 0, changed 1" in response.content.decode()
+    client.post(
+        reverse("admin:questions_question_upload"),
+        {"confirm": "1", "token": client.session[UPLOAD_SESSION_KEY]["token"]},
+    )
+
+    question.refresh_from_db()
+    assert question.stem == "Which AWS service stores objects?"
+    assert question.status == Question.Status.PUBLISHED
+    assert question.provenance == "beyond seeds" and str(question.verified_as_of) == "2026-01-05"
 
 
 def test_a_bad_upload_lists_every_error_and_writes_nothing(client: Any, staff: User, exam: Exam) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -839,6 +840,67 @@ def test_lossy_export_then_import_keeps_every_field_the_format_carries(
     assert out.strip() == "created 5, changed 0, unchanged 0, retired 0, rejected 0"
     assert {qid: carried_fields(qid, with_services=with_services) for qid in NATIVE_IDS} == before
     assert set(Question.objects.values_list("status", flat=True)) == {"draft"}
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("moodle-xml", "xml"), ("gift", "gift"), ("csv", "csv")])
+def test_a_lossy_round_trip_of_a_published_bank_changes_nothing(fmt: str, suffix: str, tmp_path: Path) -> None:
+    run_import(NATIVE)
+    before = {qid: sorted_tags(native_dict(qid)) for qid in NATIVE_IDS}
+    assert {data["status"] for data in before.values()} == {"published"}
+    path = tmp_path / f"export.{suffix}"
+    run_export("--format", fmt, "-o", path)
+
+    out, err = run_import(path)
+
+    assert out.strip() == "created 0, changed 0, unchanged 5, retired 0, rejected 0"
+    assert err == ""
+    assert {qid: sorted_tags(native_dict(qid)) for qid in NATIVE_IDS} == before
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("moodle-xml", "xml"), ("gift", "gift"), ("csv", "csv")])
+def test_an_edit_made_in_a_lossy_format_keeps_what_the_format_cannot_carry(
+    fmt: str, suffix: str, tmp_path: Path
+) -> None:
+    run_import(NATIVE)
+    before = sorted_tags(native_dict("SAA-D1-002"))
+    old_version = versions()["SAA-D1-002"]
+    path = tmp_path / f"export.{suffix}"
+    run_export("--format", fmt, "-o", path)
+    sentence, edited = "reads objects from an S3 bucket.", "reads objects from an S3 bucket in eu-west-1."
+    assert path.read_text().count(sentence) == 1
+    path.write_text(path.read_text().replace(sentence, edited))
+
+    out, err = run_import(path)
+
+    assert out.strip() == "created 0, changed 1, unchanged 4, retired 0, rejected 0"
+    assert err == ""
+    after = sorted_tags(native_dict("SAA-D1-002"))
+    assert after == {**before, "stem": before["stem"].replace(sentence, edited)}
+    assert after["status"] == "published" and after["references"] and after["tags"]["topics"]
+    assert versions()["SAA-D1-002"] != old_version  # attempts keep the version they were shown
+
+
+def test_a_lossy_file_that_would_unpublish_a_question_leaves_it_unchanged(tmp_path: Path) -> None:
+    run_import(NATIVE)
+    Question.objects.filter(external_id="SAA-D1-004").update(status=Question.Status.DRAFT)
+    before = {qid: sorted_tags(native_dict(qid)) for qid in NATIVE_IDS}
+    path = tmp_path / "export.xml"
+    run_export("--format", "moodle-xml", "-o", path)
+    # Every explanation blanked: the file's version of each question fails the bank's checks.
+    text = re.sub(r"(<generalfeedback[^>]*>\s*<text>).*?(</text>)", r"\1\2", path.read_text(), flags=re.S)
+    path.write_text(text)
+
+    out, err = run_import(path)
+
+    assert out.strip() == "created 0, changed 1, unchanged 0, retired 0, rejected 4"
+    assert "[SAA-D1-001]: empty explanation" in err
+    assert "[SAA-D1-001]: left unchanged; the published question would become a draft" in err
+    assert "[SAA-D1-004]: empty explanation; imported as draft" in err  # a draft may stay a draft
+    after = {qid: sorted_tags(native_dict(qid)) for qid in NATIVE_IDS}
+    assert {qid: data for qid, data in after.items() if qid != "SAA-D1-004"} == {
+        qid: data for qid, data in before.items() if qid != "SAA-D1-004"
+    }
+    assert after["SAA-D1-004"] == {**before["SAA-D1-004"], "explanation": ""}
 
 
 def test_export_command_says_what_lossy_formats_drop_and_nothing_for_native() -> None:

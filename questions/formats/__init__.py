@@ -30,6 +30,19 @@ SUFFIX_FORMATS = {
 GIFT_ANSWER_RE = re.compile(r"\{\s*(?:[=~]|%-?\d|T\b|F\b|TRUE\b|FALSE\b|#)", re.IGNORECASE)
 TASK_LIST_RE = re.compile(r"^\s*[-*]\s+\[[ xX]\]\s", re.MULTILINE)
 
+# What each text format cannot carry (QuestionSpec fields; tag kinds by name). A
+# question already in the bank keeps its own values for these when it is imported
+# again, so a round trip through Moodle or a spreadsheet cannot strip a published
+# question's tags and references, or unpublish it.
+_METADATA = ("task", "difficulty", "status", "references", "provenance", "verified_as_of")
+NOT_CARRIED: dict[str, tuple[str, ...]] = {
+    "moodle-xml": ("services", "topics", "facets", *_METADATA),
+    "gift": ("services", "topics", "facets", *_METADATA),
+    "aiken": ("services", "topics", "facets", *_METADATA),
+    "markdown": ("services", "topics", "facets", *_METADATA),
+    "csv": ("topics", "facets", *_METADATA),  # its tags column holds services
+}
+
 
 @dataclass
 class ParseResult:
@@ -38,13 +51,7 @@ class ParseResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     native: bool = False
-
-    def extend(self, other: ParseResult) -> None:
-        self.specs += other.specs
-        self.exams.update(other.exams)
-        self.errors += other.errors
-        self.warnings += other.warnings
-        self.native = self.native or other.native
+    not_carried: tuple[str, ...] = ()  # NOT_CARRIED of the format read
 
 
 def detect_format(path: Path, text: str) -> str:
@@ -90,6 +97,7 @@ def parse_text(text: str, *, fmt: str, source: str, exam: str, domain: int | Non
     if fmt not in parsers:
         return ParseResult(errors=[f"{source}: format {fmt!r} is not a text import format"])
     result = parsers[fmt](text, source=source, exam=exam, domain=domain)
+    result.not_carried = NOT_CARRIED[fmt]
     check_field_sizes(result)
     return result
 

@@ -44,6 +44,7 @@ class Command(BaseCommand):
                 sync=options["sync"],
                 dry_run=options["dry_run"],
                 warnings=result.warnings,
+                not_carried=result.not_carried,
             )
         except ImportRejected as rejected:
             for error in rejected.errors:
