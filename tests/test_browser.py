@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core import mail
+from django.db import connections
 
 from quiz.models import Attempt
 from tests.factories import make_exam
@@ -35,6 +36,9 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.csp_errors = errors  # type: ignore[attr-defined]
         yield page
+        # While Playwright's loop runs, Django keeps this test's database connection in
+        # a context of its own; close it here, or the test database cannot be dropped.
+        connections.close_all()
         context.close()
         browser.close()
 
