@@ -66,10 +66,29 @@ def take_mock(user: User, exam: Exam, abilities: dict[int, float], rng: random.R
     return services.attempt_submit(user=user, attempt_id=attempt.pk, now=now + dt.timedelta(minutes=100))
 
 
+def _pass_mark(exam: Exam) -> int:
+    return round(exam.passing_raw_percent / 100 * exam.scored_count)
+
+
 def real_exam_passes(exam: Exam, abilities: dict[int, float], rng: random.Random) -> bool:
     counts = exam.domain_counts(exam.scored_count)
     correct = sum(rng.random() < abilities[d] for d, n in counts.items() for _ in range(n))
-    return correct >= round(exam.passing_raw_percent / 100 * exam.scored_count)
+    return correct >= _pass_mark(exam)
+
+
+def real_exam_pass_probability(exam: Exam, abilities: dict[int, float]) -> float:
+    """The exact chance that a learner with these abilities passes the real exam.
+
+    The distribution of the number correct, built one question at a time. Calibration
+    judged against this has none of the noise of one simulated sitting per learner.
+    """
+    counts = exam.domain_counts(exam.scored_count)
+    dist = [1.0]  # dist[k]: probability of k correct so far
+    for domain, n in counts.items():
+        p = abilities[domain]
+        for _ in range(n):
+            dist = [a * (1 - p) + b * p for a, b in zip([*dist, 0.0], [0.0, *dist], strict=True)]
+    return sum(dist[_pass_mark(exam) :])
 
 
 @dataclass
@@ -80,6 +99,8 @@ class SimulationResult:
     brier: float = 0.0
     brier_naive: float = 0.0
     reliability: list[dict[str, Any]] = field(default_factory=list)
+    error_vs_true: float = 0.0  # mean |predicted - true pass probability| over learners
+    naive_error_vs_true: float = 0.0  # the same for "you will pass if you passed your last mock"
 
 
 def simulate(*, learners: int, mocks: int = 3, seed: int = 2026, prefix: str = "sim") -> SimulationResult:
@@ -88,7 +109,7 @@ def simulate(*, learners: int, mocks: int = 3, seed: int = 2026, prefix: str = "
     start = timezone.now()
     found = dict.fromkeys(range(1, mocks + 1), 0)
     eligible = 0
-    predictions: list[tuple[float, float, bool]] = []
+    predictions: list[tuple[float, float, bool, float]] = []
     for n in range(learners):
         user = User.objects.create_user(email=f"{prefix}-{seed}-{n}@example.invalid", password=None)
         abilities = {d: rng.uniform(0.40, 0.95) for d in range(1, 5)}
@@ -106,23 +127,27 @@ def simulate(*, learners: int, mocks: int = 3, seed: int = 2026, prefix: str = "
             if is_eligible and weakest == truly_weakest:
                 found[m] += 1
         outcome = real_exam_passes(exam, abilities, rng)
+        chance = real_exam_pass_probability(exam, abilities)
         assert last is not None
-        predictions.append((data["readiness"]["pass_probability"], 1.0 if last.passed else 0.0, outcome))
-    brier = sum((p - o) ** 2 for p, _, o in predictions) / len(predictions)
-    naive = sum((b - o) ** 2 for _, b, o in predictions) / len(predictions)
+        predictions.append((data["readiness"]["pass_probability"], 1.0 if last.passed else 0.0, outcome, chance))
+    brier = sum((p - o) ** 2 for p, _, o, _ in predictions) / len(predictions)
+    naive = sum((b - o) ** 2 for _, b, o, _ in predictions) / len(predictions)
     bins = []
     for low in (0.0, 0.2, 0.4, 0.6, 0.8):
-        members = [(p, o) for p, _, o in predictions if low <= p < low + 0.2 or (low == 0.8 and p == 1.0)]
+        members = [(p, o, t) for p, _, o, t in predictions if low <= p < low + 0.2 or (low == 0.8 and p == 1.0)]
         if members:
             bins.append(
                 {
                     "predicted": f"{low:.1f}-{low + 0.2:.1f}",
                     "learners": len(members),
-                    "mean_predicted": round(sum(p for p, _ in members) / len(members), 3),
-                    "observed_pass_rate": round(sum(o for _, o in members) / len(members), 3),
+                    "mean_predicted": round(sum(p for p, _, _ in members) / len(members), 3),
+                    "observed_pass_rate": round(sum(o for _, o, _ in members) / len(members), 3),
+                    "true_pass_probability": round(sum(t for _, _, t in members) / len(members), 3),
                 }
             )
     return SimulationResult(
+        error_vs_true=sum(abs(p - t) for p, _, _, t in predictions) / len(predictions),
+        naive_error_vs_true=sum(abs(b - t) for _, b, _, t in predictions) / len(predictions),
         learners=learners,
         eligible=eligible,
         weakest_found={m: (found[m] / eligible if eligible else 0.0) for m in found},

@@ -1,4 +1,5 @@
 import datetime as dt
+import math
 
 import pytest
 from django.urls import reverse
@@ -191,6 +192,22 @@ def test_simulated_learners_weakest_domain_and_calibration():
     assert result.eligible >= 3
     assert result.weakest_found[2] >= 0.6
     assert result.brier < result.brier_naive
+    # Against each learner's true chance (no single-sitting noise): well ahead of the naive guess.
+    assert result.error_vs_true < 0.7 * result.naive_error_vs_true
+
+
+@pytest.mark.django_db
+def test_the_true_pass_probability_is_the_binomial_tail():
+    from quiz.simulation import real_exam_pass_probability
+
+    exam = make_exam(question_count=10, unscored=0)  # pass mark: 7 of 10 (72%)
+    domains = list(exam.domains.values_list("number", flat=True))
+
+    def binomial_tail(p: float) -> float:
+        return sum(math.comb(10, k) * p**k * (1 - p) ** (10 - k) for k in range(7, 11))
+
+    for p in (0.0, 0.3, 0.72, 0.9, 1.0):
+        assert real_exam_pass_probability(exam, dict.fromkeys(domains, p)) == pytest.approx(binomial_tail(p))
 
 
 @pytest.mark.django_db

@@ -28,9 +28,16 @@ class Command(BaseCommand):
             f"Brier score of the pass probability: {result.brier:.4f}; naive baseline (last mock passed): "
             f"{result.brier_naive:.4f}; improvement {improvement:.1%}"
         )
-        self.stdout.write("Reliability (predicted pass probability vs simulated real exam):")
+        self.stdout.write(
+            "Reliability (predicted pass probability vs the true one, from the learners' abilities, "
+            "and vs one simulated real exam each):"
+        )
         for row in result.reliability:
             self.stdout.write(
                 f"  {row['predicted']}: {row['learners']:4} learners, mean predicted {row['mean_predicted']:.3f}, "
-                f"observed {row['observed_pass_rate']:.3f}"
+                f"true {row['true_pass_probability']:.3f}, observed {row['observed_pass_rate']:.3f}"
             )
+        self.stdout.write(
+            f"Mean |predicted - true pass probability| per learner: {result.error_vs_true:.3f}; "
+            f"naive baseline: {result.naive_error_vs_true:.3f}"
+        )
