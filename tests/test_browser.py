@@ -75,6 +75,7 @@ def test_sign_up_take_timed_drill_reload_time_out_and_review(live_server, page, 
     page.wait_for_selector("#answer-form")
     attempt = Attempt.objects.get(user__email="learner@example.com")
     assert attempt.question_count == 2 and attempt.deadline is not None
+    assert not page.is_visible("#see-results")  # only once time is up with answers refused
 
     assert_accessible(page)
 
