@@ -247,13 +247,22 @@ def submit_review(request: HttpRequest, attempt_id: int) -> HttpResponse:
     if not attempt.is_open:
         return redirect("quiz:results", attempt_id=attempt.pk)
     items = list(attempt.items.values("position", "selected", "flagged"))
+    remaining = attempt.remaining_seconds(timezone.now())
     context = {
         "attempt": attempt,
         "unanswered": [i["position"] for i in items if not i["selected"]],
         "flagged": [i["position"] for i in items if i["flagged"]],
-        "remaining": attempt.remaining_seconds(timezone.now()),
+        "remaining": remaining,
+        "remaining_text": _clock_text(remaining) if remaining is not None else "",
     }
     return render(request, "quiz/submit.html", context)
+
+
+def _clock_text(seconds: int) -> str:
+    """2:08:05, or 8:05 under an hour: as the exam page's clock shows it."""
+    hours, rest = divmod(max(seconds, 0), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 @login_required

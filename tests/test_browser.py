@@ -1,5 +1,6 @@
 """The whole exam flow in real Chromium (Debian's package, driven by Playwright)."""
 
+import datetime as dt
 import re
 import shutil
 from collections.abc import Iterator
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from django.core import mail
 from django.db import connections
+from django.utils import timezone
 
 from quiz.models import Attempt
 from tests.factories import make_exam
@@ -120,3 +122,55 @@ def test_sign_up_take_timed_drill_reload_time_out_and_review(live_server, page, 
     assert page.locator("table.domain-table tbody tr").count() == 4
     assert_accessible(page)
     assert not [e for e in page.csp_errors if "Content Security Policy" in e]  # type: ignore[attr-defined]
+
+
+def test_review_waits_for_queued_answers_warns_about_unsent_ones_and_its_clock_submits(live_server, page):
+    from tests.factories import PASSWORD, UserFactory
+
+    exam = make_exam("BRW-C02", question_count=10, unscored=0, duration=5, per_domain=6)
+    user = UserFactory(email="reviewer@example.com")
+    base = live_server.url
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=username]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(base + "/start/")
+    page.select_option("#id_exam", exam.code)
+    page.check("input[name=mode][value=drill]")
+    page.fill("#id_count", "2")
+    page.check("#id_timed")
+    page.click("#start-button")
+    page.wait_for_selector("#answer-form")
+    attempt = Attempt.objects.get(user=user)
+
+    # Offline, an answer is queued; "Review and submit" waits for it instead of leaving.
+    page.context.set_offline(True)
+    page.locator("#answer-form input[name=choice]").first.check()
+    page.click("#review-link")
+    page.wait_for_timeout(1500)
+    assert "/finish/" not in page.url
+    assert not attempt.items.get(position=0).selected
+    # Back online, the queue drains and the review page follows, listing what the server holds.
+    page.context.set_offline(False)
+    page.wait_for_url(re.compile(r"/finish/$"))
+    assert attempt.items.get(position=0).selected
+    assert page.locator(".chip-list a").all_inner_texts() == ["Question 2"]
+    assert not page.is_visible("#unsaved-answers")
+    assert re.fullmatch(r"\d:\d\d", page.inner_text("#review-timer"))  # a one-minute clock, as m:ss
+
+    # An answer this device never delivered is named on the review page.
+    page.evaluate(
+        f"localStorage.setItem('exam-queue-{attempt.pk}', "
+        "JSON.stringify([{url: '/x', position: '1', tokens: ['t'], seq: 1}]))"
+    )
+    page.reload()
+    assert "question 2" in page.inner_text("#unsaved-answers")
+
+    # The clock runs here too: at zero the attempt is submitted.
+    attempt.deadline = timezone.now() + dt.timedelta(seconds=3)
+    attempt.save(update_fields=["deadline"])
+    page.reload()
+    page.wait_for_url(re.compile(r"/results/$"), timeout=20_000)
+    attempt.refresh_from_db()
+    assert attempt.status == "submitted" and attempt.auto_submitted
+    assert "question 2" in page.inner_text("#leftover-answers")

@@ -307,6 +307,31 @@ def test_submit_needs_confirmation(client):
     assert attempt.status == "open"
 
 
+@pytest.mark.parametrize(("left", "shown"), [(7680, "2:08:00"), (3600, "1:00:00"), (605, "10:05"), (9, "0:09"), (0, "0:00")])
+def test_clock_text_reads_as_the_exam_clock(left, shown):
+    from quiz.views import _clock_text
+
+    assert _clock_text(left) == shown
+
+
+def test_the_review_page_shows_the_running_clock_and_can_submit_at_zero(client):
+    from quiz.views import _clock_text
+
+    exam = make_exam()
+    user = UserFactory()
+    now = timezone.now()
+    attempt = start(user, exam, now=now)
+    Attempt.objects.filter(pk=attempt.pk).update(deadline=now + dt.timedelta(seconds=7680))
+    client.force_login(user)
+    page = client.get(reverse("quiz:submit_review", args=[attempt.pk])).content.decode()
+    clock = re.search(r'<strong id="review-timer"[^>]*data-remaining="(\d+)">([^<]*)</strong>', page)
+    assert clock is not None
+    assert 7670 <= int(clock.group(1)) <= 7680
+    assert clock.group(2) == _clock_text(int(clock.group(1)))
+    # review.js submits through the same form the exam page uses when time is up.
+    assert 'id="auto-submit-form"' in page and 'name="auto" value="1"' in page
+
+
 def _key_markers(item) -> list[str]:
     data = item.version.data
     return [data["explanation"]] + [c["rationale"] for c in data["choices"]]

@@ -73,6 +73,7 @@
     if (sending) return;
     if (!queue.length) {
       if (!Object.keys(refused).length) setStatus("All answers saved", "saved");
+      if (leaving) window.location.assign(leaving);
       return;
     }
     sending = true;
@@ -124,6 +125,19 @@
     });
   });
   window.addEventListener("online", flush);
+
+  /* "Review and submit" waits for queued answers, so the review page lists
+   * what the server holds. Offline, a second click goes anyway (that page then
+   * says which answers are still only on this device). */
+  var leaving = null;
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("#review-link") : null;
+    if (!link || !queue.length || leaving) return;
+    event.preventDefault();
+    leaving = link.href;
+    setStatus("Saving your answers before the review…", "saving");
+    flush();
+  });
 
   /* ---- the clock: the server's remaining seconds, corrected on every response ---- */
   var timed = !!el("timer");
