@@ -185,6 +185,20 @@ def test_recommended_drill_targets_the_weakest_domains(client):
 
 
 @pytest.mark.django_db
+def test_what_next_names_the_weakest_domains(client):
+    exam = make_exam(question_count=10, unscored=0, per_domain=30)
+    user = UserFactory(target_exam=exam)
+    _finished_attempt(user, exam, right=set(), now=NOW)
+    report_refresh(user_id=user.pk, exam_id=exam.pk, now=NOW + dt.timedelta(hours=1))
+    data = Report.objects.get(user=user, exam=exam).data
+    names = {d.number: d.name for d in exam.domains.all()}
+    expected = "; ".join(f"{n}. {names[n]}" for n in data["weakest_domains"])
+    client.force_login(user)
+    body = client.get(reverse("quiz:home")).content.decode()
+    assert f"Weakest domains: {expected}." in body
+
+
+@pytest.mark.django_db
 def test_simulated_learners_weakest_domain_and_calibration():
     from quiz.simulation import simulate
 
