@@ -13,6 +13,7 @@ backend unchanged.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from functools import cache
 from typing import Any, cast
 
 from django.contrib.auth import SESSION_KEY
@@ -42,6 +43,30 @@ def take_loaded_user(user_id: Any) -> User | None:
     return user if user is not None and str(user.pk) == str(user_id) else None
 
 
+@cache
+def _user_converters(alias: str) -> list[tuple[int, Any, list[Any]]]:
+    """(column index, column, converters) for each user field the backend converts."""
+    connection = connections[alias]
+    found = []
+    for i, field in enumerate(User._meta.concrete_fields):
+        col = field.get_col(User._meta.db_table)
+        converters = [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)]
+        if converters:
+            found.append((i, col, converters))
+    return found
+
+
+def _converted(alias: str, values: tuple[Any, ...]) -> list[Any]:
+    """The user's column values as the ORM would hand them over: a raw cursor skips
+    the backend's converters (on SQLite, datetimes arrive naive). On PostgreSQL no
+    user field has one, so the hot path pays nothing there."""
+    out = list(values)
+    for i, col, converters in _user_converters(alias):
+        for convert in converters:
+            out[i] = convert(out[i], col, connections[alias])
+    return out
+
+
 class SessionStore(db.SessionStore):
     @classmethod
     def get_model_class(cls) -> type[UserSession]:
@@ -66,5 +91,5 @@ class SessionStore(db.SessionStore):
             self._session_key = None
             return {}
         if row[1] is not None:
-            _loaded_user.set(User.from_db(alias, USER_FIELDS, row[1:]))
+            _loaded_user.set(User.from_db(alias, USER_FIELDS, _converted(alias, row[1:])))
         return self.decode(row[0])

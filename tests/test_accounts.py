@@ -4,6 +4,7 @@ import re
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.forms import GENERIC_LOGIN_ERROR
 from accounts.models import LoginFailure, User, UserSession
@@ -330,3 +331,17 @@ def test_migration_copies_live_sessions_with_their_user():
     migration.copy_live_sessions(apps, None)
     copied = dict(UserSession.objects.values_list("session_key", "user_id"))
     assert copied == {"a" * 32: user.pk, "b" * 32: None}
+
+
+def test_the_user_read_with_the_session_has_the_types_the_orm_gives(client):
+    """accounts.sessions reads the user with a raw query; its values still go through
+    the backend's converters (SQLite returns naive datetimes and 0/1 for booleans)."""
+    user = UserFactory()
+    client.force_login(user)
+    request_user = client.get(reverse("quiz:home")).wsgi_request.user
+    orm_user = type(user).objects.get(pk=user.pk)
+    assert request_user.pk == user.pk
+    assert timezone.is_aware(request_user.date_joined) and timezone.is_aware(request_user.last_login)
+    assert request_user.is_active is True and request_user.is_staff is False
+    for field in type(user)._meta.concrete_fields:
+        assert getattr(request_user, field.attname) == getattr(orm_user, field.attname), field.name
