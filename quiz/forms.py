@@ -1,44 +1,101 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import QueryDict
+from django.urls import reverse_lazy
 
 from accounts.models import User
 from questions.forms import IdsField
-from questions.models import Exam, Tag
+from questions.models import Exam, Question, Tag
 from quiz.models import Attempt
 from quiz.services import StartOptions
 
 
 class StartForm(forms.Form):
-    exam = forms.ModelChoiceField(queryset=Exam.objects.all(), empty_label=None, to_field_name="code")
+    exam = forms.ModelChoiceField(
+        queryset=Exam.objects.all(),
+        empty_label=None,
+        to_field_name="code",
+        # Another exam brings its own domains and services: htmx swaps the options in.
+        widget=forms.Select(
+            attrs={
+                "hx-get": reverse_lazy("quiz:start"),
+                "hx-trigger": "change",
+                "hx-include": "#id_exam, #id_count",
+                "hx-target": "#exam-options",
+                "hx-swap": "outerHTML",
+            }
+        ),
+    )
     mode = forms.ChoiceField(
         choices=Attempt.Mode.choices, initial=Attempt.Mode.FULL, widget=forms.RadioSelect
     )
     include_pilot = forms.BooleanField(
         required=False,
         initial=True,
-        label="Include unscored pilot items (full mock)",
+        label="Include unscored pilot items",
         help_text="The real exam has 15 unscored items you cannot tell apart. Untick for 50 scored questions only.",
     )
     count = forms.IntegerField(
-        min_value=1, max_value=65, initial=10, label="Number of questions (drills and practice)"
+        min_value=1, max_value=65, initial=10, label="Number of questions"
     )
     domains = forms.TypedMultipleChoiceField(
-        choices=[(n, f"Domain {n}") for n in range(1, 9)],
+        choices=[],  # the chosen exam's domains, set in __init__
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Drills: leave empty for all domains.",
+        help_text="Leave empty for all domains.",
+        error_messages={"invalid_choice": "This exam has no domain %(value)s."},
     )
     tags = IdsField(
-        queryset=Tag.objects.filter(kind=Tag.Kind.SERVICE),
+        queryset=Tag.objects.none(),  # services of the chosen exam's questions, set in __init__
         required=False,
-        help_text="Drills: only questions about these services.",
+        widget=forms.CheckboxSelectMultiple,
+        label="AWS services",
+        help_text="Only questions about these services; leave empty for all.",
     )
-    timed = forms.BooleanField(required=False, initial=True, label="Timed drill (2 minutes a question)")
+    timed = forms.BooleanField(required=False, initial=True, label="Timed (2 minutes a question)")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.chosen_exam = self._chosen_exam()
+        if self.chosen_exam is not None:
+            domains = cast(forms.TypedMultipleChoiceField, self.fields["domains"])
+            domains.choices = [
+                (d.number, f"{d.number}. {d.name}") for d in self.chosen_exam.domains.order_by("number")
+            ]
+            tags = cast(IdsField, self.fields["tags"])
+            tags.queryset = (
+                Tag.objects.filter(
+                    kind=Tag.Kind.SERVICE,
+                    questions__exam=self.chosen_exam,
+                    questions__status=Question.Status.PUBLISHED,
+                )
+                .distinct()
+                .order_by("name")
+            )
+
+    @property
+    def top_fields(self) -> list[forms.BoundField]:
+        return [self["exam"], self["mode"]]
+
+    @property
+    def mock_fields(self) -> list[forms.BoundField]:
+        return [self["include_pilot"]]
+
+    @property
+    def drill_fields(self) -> list[forms.BoundField]:
+        return [self["count"], self["timed"], self["domains"], self["tags"]]
+
+    def _chosen_exam(self) -> Exam | None:
+        """The exam the domain and service choices belong to: the one posted, else the initial one."""
+        code = str(self.data.get("exam") or "") if self.is_bound else ""
+        if code:  # the field itself says what is wrong with a bad code
+            return Exam.objects.filter(code=code[:20]).first() if "\x00" not in code else None
+        initial = self.initial.get("exam")
+        return initial if isinstance(initial, Exam) else Exam.objects.first()
 
     @staticmethod
     def initial_from(params: QueryDict, user: User) -> dict[str, Any]:
@@ -58,16 +115,6 @@ class StartForm(forms.Form):
         if tags:
             initial["tags"] = [int(t) for t in tags.split(",") if t.isdigit()]
         return initial
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        exam = data.get("exam")
-        if exam and data.get("domains"):
-            known = set(exam.domains.values_list("number", flat=True))
-            unknown = sorted(set(data["domains"]) - known)
-            if unknown:
-                self.add_error("domains", f"{exam.code} has no domain {', '.join(map(str, unknown))}.")
-        return data
 
     def options(self) -> StartOptions:
         data = self.cleaned_data

@@ -83,6 +83,8 @@ def start(request: HttpRequest) -> HttpResponse:
             # Straight to question 1, not through the resume URL: one request fewer for
             # everyone pressing Start at the same moment.
             return redirect("quiz:question", attempt_id=attempt.pk, position=attempt.current_position)
+    if _is_htmx(request) and request.method == "GET":  # another exam chosen: its options only
+        return render(request, "quiz/start.html#exam-options", {"form": form})
     open_attempts = Attempt.objects.filter(user=user, status=Attempt.Status.OPEN).select_related("exam")
     return render(
         request,

@@ -653,3 +653,39 @@ def test_versions_store_their_option_count_and_the_migration_fills_it():
     versions.update(choice_count=0)
     migration.count_choices(apps, None)
     assert {(v.choice_count, len(v.data["choices"])) for v in versions} == {(4, 4), (5, 5)}
+
+
+def test_the_start_form_offers_the_chosen_exams_own_domains_and_services(client):
+    from questions.models import Question, Tag
+
+    make_exam("TST-A01", per_domain=12)
+    dva = make_exam("TST-B01", weights=(32, 26, 24, 18), per_domain=12)
+    dva.domains.filter(number=1).update(name="Development with AWS services")
+    lambda_tag = Tag.objects.create(kind=Tag.Kind.SERVICE, name="AWS Lambda")
+    Question.objects.filter(exam=dva).first().tags.add(lambda_tag)
+    Tag.objects.create(kind=Tag.Kind.SERVICE, name="Unused service")
+    client.force_login(UserFactory())
+
+    page = client.get(reverse("quiz:start") + "?exam=TST-B01").content.decode()
+    assert "1. Development with AWS services" in page
+    assert "AWS Lambda" in page and "Amazon S3" in page and "Unused service" not in page
+
+    # Choosing another exam swaps in only its options (an htmx GET): its domains and services.
+    fragment = client.get(
+        reverse("quiz:start"), {"exam": "TST-A01", "count": "7"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert fragment.lstrip().startswith('<div id="exam-options" data-exam="TST-A01">')
+    assert "1. Domain 1 name" in fragment and "Development with AWS services" not in fragment
+    assert "AWS Lambda" not in fragment and "Amazon S3" in fragment
+    assert 'value="7"' in fragment  # the count typed so far is kept
+
+
+def test_a_domain_the_exam_does_not_have_is_refused_with_a_clear_message(client):
+    exam = make_exam()
+    client.force_login(UserFactory())
+    response = client.post(
+        reverse("quiz:start"), {"exam": exam.code, "mode": "drill", "count": "5", "domains": ["2", "7"]}
+    )
+    assert response.status_code == 422
+    assert "This exam has no domain 7." in response.content.decode()
+    assert not Attempt.objects.exists()
