@@ -689,3 +689,12 @@ def test_a_domain_the_exam_does_not_have_is_refused_with_a_clear_message(client)
     assert response.status_code == 422
     assert "This exam has no domain 7." in response.content.decode()
     assert not Attempt.objects.exists()
+
+
+def test_the_recommended_drill_link_opens_the_form_with_its_domains_ticked(client):
+    exam = make_exam()
+    client.force_login(UserFactory())
+    page = client.get(reverse("quiz:start") + f"?exam={exam.code}&mode=drill&domains=3,1").content.decode()
+    ticked = re.findall(r'<input type="checkbox" name="domains" value="(\d)"[^>]*checked', page)
+    assert sorted(ticked) == ["1", "3"]
+    assert re.search(r'<input type="radio" name="mode" value="drill"[^>]*checked', page)
