@@ -182,3 +182,38 @@ def test_review_waits_for_queued_answers_warns_about_unsent_ones_and_its_clock_s
     attempt.refresh_from_db()
     assert attempt.status == "submitted" and attempt.auto_submitted
     assert "question 2" in page.inner_text("#leftover-answers")
+
+
+def test_practice_checks_the_answer_on_screen_then_locks_it(live_server, page):
+    from tests.factories import PASSWORD, UserFactory
+
+    exam = make_exam("BRW-C03", question_count=10, unscored=0, duration=5, per_domain=6)
+    user = UserFactory(email="practiser@example.com")
+    base = live_server.url
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=username]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(base + "/start/")
+    choose_exam(page, exam.code)
+    page.check("input[name=mode][value=practice]")
+    page.fill("#id_count", "2")
+    page.click("#start-button")
+    page.wait_for_selector("#answer-form")
+    attempt = Attempt.objects.get(user=user)
+
+    # Offline, the choice is queued; "Check answer" waits for it rather than checking the stale blank.
+    page.context.set_offline(True)
+    page.locator("#answer-form input[name=choice]").nth(1).check()
+    page.click("#check-button")
+    page.wait_for_timeout(1000)
+    assert not page.is_visible("#check-result .review-options")
+    page.context.set_offline(False)
+    page.wait_for_selector("#check-result .review-options")
+    item = attempt.items.get(position=0)
+    assert item.checked and item.selected
+    chosen = page.inner_text("#check-result li.chosen")
+    assert "your choice" in chosen
+    # The answer is final on the server, and so on the page: nothing left to change or re-check.
+    assert page.locator("#answer-form input[name=choice]:disabled").count() == 4
+    assert page.is_disabled("#check-button")

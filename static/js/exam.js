@@ -236,8 +236,30 @@
     if (seqs[position]) form.dataset.seq = Math.max(Number(form.dataset.seq), seqs[position]);
     queue.forEach(function (e) { markAnswered(e.position, e.tokens.length > 0); });
     Object.keys(refused).forEach(function (p) { var nav = navItem(p); if (nav) nav.classList.add("refused"); });
+    if (document.querySelector("#check-result .review-options")) lockChecked(form);
     enforceLimit(form);
   }
+
+  /* Practice: a checked answer is final on the server, so it is final here too. */
+  function lockChecked(form) {
+    form.dataset.locked = "1";
+    form.querySelectorAll("input[name=choice]").forEach(function (i) { i.disabled = true; });
+    var button = el("check-button");
+    if (button) button.disabled = true;
+  }
+
+  /* "Check answer" is sent once this tab's queued answers are saved: the server
+   * checks the answer it holds, which must be the one on screen. */
+  document.body.addEventListener("htmx:confirm", function (event) {
+    var source = event.detail.elt;
+    if (!source || !source.querySelector || !source.querySelector("#check-button") || !queue.length) return;
+    event.preventDefault();
+    setStatus("Saving your answer before checking it…", "saving");
+    (function wait() {  /* the queue drains by itself: retries, and the "online" event */
+      if (!queue.length) { event.detail.issueRequest(true); return; }
+      setTimeout(wait, 200);
+    })();
+  });
 
   document.addEventListener("change", function (event) {
     var input = event.target;
