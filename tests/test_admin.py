@@ -11,6 +11,8 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.text import Truncator
 
 from accounts.models import LoginFailure, User
 from questions.admin import UPLOAD_SESSION_KEY
@@ -152,7 +154,11 @@ def test_changelists_search_and_filters_load(client: Any, staff: User, exam: Exa
         assert response.status_code == 200, query
     assert question.external_id in client.get(url, {"q": "Instance store"}).content.decode()
     assert question.external_id not in client.get(url, {"origin__exact": "admin"}).content.decode()
-    assert "Upload questions" in client.get(url).content.decode()
+    listing = client.get(url).content.decode()
+    assert "Upload questions" in listing
+    # Each row shows how its stem starts and its domain, so a list of ids can be read.
+    assert escape(Truncator(question.stem).chars(90)) in listing
+    assert f">D{question.domain.number}<" in listing
     for name in (
         "questions_exam",
         "questions_tag",
