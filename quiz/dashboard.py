@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from accounts.models import User
@@ -28,6 +29,8 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
     names = {d["number"]: d["name"] for d in data.get("domains", [])}
     weakest = [f"{n}. {names[n]}" if n in names else str(n) for n in data.get("weakest_domains", [])]
     return {
+        "exam_day": exam_day(user, exam),
+        "exam_date_set": user.exam_date is not None,
         "breakdowns": breakdowns,
         "weakest_domains": weakest,
         "exams": exams,
@@ -41,3 +44,15 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
         "activity_svg": activity_svg(data.get("activity", {}).get("days", [])) if data else "",
         "domain_bars": bar_rows(data.get("domains", []), data.get("bar", 0.72)) if data else [],
     }
+
+
+def exam_day(user: User, exam: Exam | None, now: dt.datetime | None = None) -> dict[str, Any] | None:
+    """The learner's planned exam date for this dashboard's exam, and how far off it is.
+
+    The date in the profile belongs to the target exam (or to whichever exam is
+    shown, when no target is set). Days are counted in the learner's time zone.
+    """
+    if user.exam_date is None or exam is None or user.target_exam_id not in (None, exam.pk):
+        return None
+    days = (user.exam_date - user.local_today(now)).days
+    return {"date": user.exam_date, "days": days, "past": days < 0}

@@ -265,3 +265,43 @@ def test_several_quick_submits_give_one_recomputation():
         reports.report_refresh = original
     assert results == [True, False, False]
     assert len(calls) == 1
+
+
+@pytest.mark.django_db
+def test_the_dashboard_counts_down_to_the_planned_exam_in_the_learners_time_zone(client):
+    exam = make_exam(question_count=10, unscored=0)
+    other = make_exam("TST-C02", question_count=10, unscored=0)
+    user = UserFactory(target_exam=exam, time_zone="Pacific/Auckland")
+    client.force_login(user)
+    home = reverse("quiz:home")
+
+    assert "Add its date" in client.get(home, {"exam": exam.code}).content.decode()
+
+    today = user.local_today()  # in Auckland, often a day ahead of UTC
+    user.exam_date = today + dt.timedelta(days=38)
+    user.save(update_fields=["exam_date"])
+    page = client.get(home, {"exam": exam.code}).content.decode()
+    assert "in <strong>38 days</strong>" in page
+    # The date belongs to the target exam: another exam's dashboard shows no countdown, and no prompt.
+    other_page = client.get(home, {"exam": other.code}).content.decode()
+    assert 'id="exam-day"' not in other_page
+
+    user.exam_date = today
+    user.save(update_fields=["exam_date"])
+    assert "Your exam is today." in client.get(home, {"exam": exam.code}).content.decode()
+    user.exam_date = today - dt.timedelta(days=1)
+    user.save(update_fields=["exam_date"])
+    assert "has passed" in client.get(home, {"exam": exam.code}).content.decode()
+
+
+@pytest.mark.django_db
+def test_days_to_the_exam_are_counted_from_the_learners_date_not_utcs():
+    from quiz.dashboard import exam_day
+
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory(target_exam=exam, time_zone="Pacific/Auckland", exam_date=dt.date(2026, 12, 7))
+    evening_utc = dt.datetime(2026, 12, 5, 20, 0, tzinfo=dt.UTC)  # already 6 December in Auckland
+    assert exam_day(user, exam, now=evening_utc)["days"] == 1
+    user.time_zone = "UTC"
+    assert exam_day(user, exam, now=evening_utc)["days"] == 2
+
