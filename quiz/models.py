@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from quiz.labels import NEEDS
+
 
 class Attempt(models.Model):
     class Mode(models.TextChoices):
@@ -71,6 +73,12 @@ class Attempt(models.Model):
     @property
     def timed(self) -> bool:
         return self.deadline is not None
+
+    def weakest_domains(self, limit: int = 2) -> list[int]:
+        """This attempt's domains below the bar, lowest accuracy first: what to drill next."""
+        below = [d for d in self.domain_results if d["label"] == NEEDS and d["total"]]
+        below.sort(key=lambda d: (d["correct"] / d["total"], d["number"]))
+        return [d["number"] for d in below[:limit]]
 
     def remaining_seconds(self, now: dt.datetime) -> int | None:
         """Whole seconds left on the server's clock; None when untimed."""

@@ -698,3 +698,35 @@ def test_the_recommended_drill_link_opens_the_form_with_its_domains_ticked(clien
     ticked = re.findall(r'<input type="checkbox" name="domains" value="(\d)"[^>]*checked', page)
     assert sorted(ticked) == ["1", "3"]
     assert re.search(r'<input type="radio" name="mode" value="drill"[^>]*checked', page)
+
+
+def test_weakest_domains_are_the_ones_below_the_bar_lowest_first():
+    attempt = Attempt(
+        domain_results=[
+            {"number": 1, "correct": 5, "total": 10, "label": "Needs improvement"},
+            {"number": 2, "correct": 9, "total": 10, "label": "Meets competencies"},
+            {"number": 3, "correct": 2, "total": 10, "label": "Needs improvement"},
+            {"number": 4, "correct": 6, "total": 10, "label": "Needs improvement"},
+        ]
+    )
+    assert attempt.weakest_domains() == [3, 1]
+    attempt.domain_results = [{"number": 1, "correct": 9, "total": 10, "label": "Meets competencies"}]
+    assert attempt.weakest_domains() == []
+
+
+def test_the_results_page_offers_a_drill_of_the_weakest_domains(client):
+    exam = make_exam()
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    client.force_login(user)
+    client.post(reverse("quiz:submit", args=[attempt.pk]), {"confirm": "yes"})  # all unanswered: all below
+    attempt.refresh_from_db()
+    weakest = attempt.weakest_domains()
+    assert len(weakest) == 2
+    page = client.get(reverse("quiz:results", args=[attempt.pk])).content.decode()
+    link = re.search(r'<a class="button" id="drill-weakest" href="([^"]+)">([^<]+)</a>', page)
+    assert link is not None
+    assert link.group(2) == f"Drill domains {weakest[0]} and {weakest[1]}"
+    drill = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    ticked = re.findall(r'<input type="checkbox" name="domains" value="(\d)"[^>]*checked', drill)
+    assert sorted(ticked) == sorted(str(n) for n in weakest)
