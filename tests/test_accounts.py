@@ -345,3 +345,25 @@ def test_the_user_read_with_the_session_has_the_types_the_orm_gives(client):
     assert request_user.is_active is True and request_user.is_staff is False
     for field in type(user)._meta.concrete_fields:
         assert getattr(request_user, field.attname) == getattr(orm_user, field.attname), field.name
+
+
+def test_error_pages_speak_to_the_learner_inside_the_site(client):
+    from django.template.loader import render_to_string
+    from django.test import Client
+
+    user = UserFactory()
+    other = UserFactory()
+    client.force_login(other)
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404
+    body = missing.content.decode()
+    assert "There is nothing here, or it belongs to another account." in body and "Log out" in body
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    stale = strict.post(reverse("quiz:start"), {"exam": "X"})
+    assert stale.status_code == 403
+    assert "This form was out of date" in stale.content.decode()
+
+    # The 500 page stands alone: no database, no context processors.
+    assert "Something went wrong" in render_to_string("500.html")
