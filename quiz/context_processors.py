@@ -5,4 +5,5 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    return {"site_name": settings.SITE_NAME}
+    # Not "site_name": Django's auth views put the request's host in that name.
+    return {"brand": settings.SITE_NAME}

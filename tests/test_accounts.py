@@ -367,3 +367,11 @@ def test_error_pages_speak_to_the_learner_inside_the_site(client):
 
     # The 500 page stands alone: no database, no context processors.
     assert "Something went wrong" in render_to_string("500.html")
+
+
+def test_every_page_carries_the_sites_name_even_where_auth_views_set_their_own(client, settings):
+    settings.SITE_NAME = "AWS Exam Practice"
+    for name in ("accounts:login", "accounts:signup", "accounts:password_reset"):
+        body = client.get(reverse(name)).content.decode()
+        assert '<a class="brand" href="/">AWS Exam Practice</a>' in body, name
+        assert "testserver</a>" not in body, name
