@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "quiz.context_processors.site",
+                "quiz.context_processors.time_zone",
             ],
             "builtins": ["questions.templatetags.markdown_safe"],
         },

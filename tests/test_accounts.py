@@ -375,3 +375,21 @@ def test_every_page_carries_the_sites_name_even_where_auth_views_set_their_own(c
         body = client.get(reverse(name)).content.decode()
         assert '<a class="brand" href="/">AWS Exam Practice</a>' in body, name
         assert "testserver</a>" not in body, name
+
+
+def test_pages_show_dates_and_times_in_the_learners_time_zone(client):
+    import datetime as dt
+
+    from quiz.models import Attempt
+    from tests.factories import make_exam
+
+    exam = make_exam()
+    user = UserFactory(time_zone="Australia/Sydney")
+    started = dt.datetime(2026, 12, 5, 20, 30, tzinfo=dt.UTC)  # 07:30 on 6 December in Sydney (UTC+11)
+    Attempt.objects.create(user=user, exam=exam, mode="full", started_at=started, question_count=1)
+    Attempt.objects.filter(user=user).update(started_at=started)
+    client.force_login(user)
+    assert "2026-12-06 07:30" in client.get(reverse("quiz:history")).content.decode()
+    user.time_zone = "UTC"
+    user.save(update_fields=["time_zone"])
+    assert "2026-12-05 20:30" in client.get(reverse("quiz:history")).content.decode()
