@@ -5,10 +5,11 @@ from typing import Any, cast
 from django import forms
 from django.http import QueryDict
 from django.urls import reverse_lazy
+from django.utils.functional import cached_property
 
 from accounts.models import User
 from questions.forms import IdsField
-from questions.models import Exam, Question, Tag
+from questions.models import Domain, Exam, Question, Tag
 from quiz.models import Attempt
 from quiz.services import StartOptions
 
@@ -60,22 +61,17 @@ class StartForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.chosen_exam = self._chosen_exam()
-        if self.chosen_exam is not None:
-            domains = cast(forms.TypedMultipleChoiceField, self.fields["domains"])
-            domains.choices = [
-                (d.number, f"{d.number}. {d.name}") for d in self.chosen_exam.domains.order_by("number")
-            ]
-            tags = cast(IdsField, self.fields["tags"])
-            tags.queryset = (
-                Tag.objects.filter(
-                    kind=Tag.Kind.SERVICE,
-                    questions__exam=self.chosen_exam,
-                    questions__status=Question.Status.PUBLISHED,
-                )
-                .distinct()
-                .order_by("name")
+        # Both lazy: a Start with no domains or services ticked runs no query for them.
+        cast(forms.TypedMultipleChoiceField, self.fields["domains"]).choices = lambda: self._domain_choices
+        cast(IdsField, self.fields["tags"]).queryset = (
+            Tag.objects.filter(
+                kind=Tag.Kind.SERVICE,
+                questions__exam__code=self._exam_code,
+                questions__status=Question.Status.PUBLISHED,
             )
+            .distinct()
+            .order_by("name")
+        )
 
     @property
     def top_fields(self) -> list[forms.BoundField]:
@@ -89,13 +85,24 @@ class StartForm(forms.Form):
     def drill_fields(self) -> list[forms.BoundField]:
         return [self["count"], self["timed"], self["domains"], self["tags"]]
 
-    def _chosen_exam(self) -> Exam | None:
+    @cached_property
+    def _exam_code(self) -> str:
         """The exam the domain and service choices belong to: the one posted, else the initial one."""
-        code = str(self.data.get("exam") or "") if self.is_bound else ""
-        if code:  # the field itself says what is wrong with a bad code
-            return Exam.objects.filter(code=code[:20]).first() if "\x00" not in code else None
+        if self.is_bound:  # the exam field itself says what is wrong with a bad code
+            code = str(self.data.get("exam") or "")[:20]
+            return "" if "\x00" in code else code  # PostgreSQL refuses NUL in text
         initial = self.initial.get("exam")
-        return initial if isinstance(initial, Exam) else Exam.objects.first()
+        exam = initial if isinstance(initial, Exam) else Exam.objects.first()
+        return exam.code if exam else ""
+
+    @cached_property
+    def chosen_exam(self) -> Exam | None:
+        return Exam.objects.filter(code=self._exam_code).first()
+
+    @cached_property  # the choices callable runs for every value checked: read them once
+    def _domain_choices(self) -> list[tuple[int, str]]:
+        domains = Domain.objects.filter(exam__code=self._exam_code).order_by("number")
+        return [(d.number, f"{d.number}. {d.name}") for d in domains]
 
     @staticmethod
     def initial_from(params: QueryDict, user: User) -> dict[str, Any]:

@@ -730,3 +730,16 @@ def test_the_results_page_offers_a_drill_of_the_weakest_domains(client):
     drill = client.get(link.group(1).replace("&amp;", "&")).content.decode()
     ticked = re.findall(r'<input type="checkbox" name="domains" value="(\d)"[^>]*checked', drill)
     assert sorted(ticked) == sorted(str(n) for n in weakest)
+
+
+def test_a_start_with_nothing_ticked_looks_up_only_the_exam(django_assert_num_queries):
+    from quiz.forms import StartForm
+
+    exam = make_exam()
+    data = {"exam": exam.code, "mode": "full", "count": 10, "include_pilot": "on", "timed": "on"}
+    with django_assert_num_queries(1):  # the exam field's own lookup; domains and services stay lazy
+        form = StartForm(data)
+        assert form.is_valid(), form.errors
+    with django_assert_num_queries(2):  # ticked domains are checked against the exam's own
+        form = StartForm({**data, "mode": "drill", "domains": ["1", "2"]})
+        assert form.is_valid(), form.errors
