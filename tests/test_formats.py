@@ -949,3 +949,20 @@ def test_gift_missing_word_question_marks_the_gap_and_a_block_without_answers_is
         ("dead-letter queue", True),
         ("FIFO queue", False),
     ]
+
+
+def test_a_nul_character_is_a_clear_error_not_a_database_crash(tmp_path: Path) -> None:
+    csv_file = tmp_path / "nul.csv"
+    csv_file.write_text(
+        'id,exam,question,option 1,option 2,option 3,option 4,correct\n"ab\x00c",SAA-C03,What?,a,b,c,d,1\n'
+    )
+    yaml_file = tmp_path / "domain-1.yaml"
+    native = (NATIVE / "domain-1.yaml").read_text()
+    assert native.count("id: SAA-D1-001\n") == 1
+    yaml_file.write_text(native.replace("id: SAA-D1-001\n", 'id: "SAA-D1-001\\0"\n'))  # YAML's \0 escape
+    for path in (csv_file, yaml_file):
+        err = io.StringIO()
+        with pytest.raises(CommandError, match="nothing was written"):
+            call_command("import_questions", str(path), "--exam", "SAA-C03", "--domain", "1", stderr=err)
+        assert "contains a NUL character" in err.getvalue(), path.name
+    assert not Question.objects.exists()

@@ -7,7 +7,7 @@ collects every error; a file with errors is rejected whole by the importer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from questions.bankfile import ExamSpec, QuestionSpec
@@ -69,9 +69,26 @@ def detect_format(path: Path, text: str) -> str:
     return "aiken"
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def check_field_sizes(result: ParseResult) -> None:
-    """Reject any text field longer than MAX_FIELD_CHARS (adds errors to ``result``)."""
+    """Reject any text field longer than MAX_FIELD_CHARS, or holding a NUL character,
+    which PostgreSQL cannot store (adds errors to ``result``)."""
+    for code, exam in result.exams.items():
+        if _has_nul([code, asdict(exam)]):
+            result.errors.append(f"exam {code[:40]!r}: contains a NUL character (a binary file?)")
     for spec in result.specs:
+        if _has_nul([spec.exam, spec.to_dict()]):
+            result.errors.append(f"{spec.source}:{spec.line}: contains a NUL character (a binary file?)")
+            continue
         fields = [("id", spec.id), ("stem", spec.stem), ("explanation", spec.explanation)]
         for i, choice in enumerate(spec.choices, start=1):
             fields += [(f"option {i}", choice.text), (f"option {i} rationale", choice.rationale)]
