@@ -110,8 +110,8 @@ class StartForm(forms.Form):
         code = params.get("exam") or (
             user.target_exam.code if user.target_exam_id and user.target_exam else None
         )
-        if code:
-            initial["exam"] = Exam.objects.filter(code=code).first()
+        if code and "\x00" not in code:  # PostgreSQL refuses NUL in text
+            initial["exam"] = Exam.objects.filter(code=code[:20]).first()
         if params.get("mode") in Attempt.Mode.values:
             initial["mode"] = params["mode"]
         count, domains, tags = (str(params.get(k) or "") for k in ("count", "domains", "tags"))

@@ -371,7 +371,8 @@ def history(request: HttpRequest) -> HttpResponse:
 @login_required
 def start_recommended(request: HttpRequest) -> HttpResponse:
     """The dashboard's one-click drill from the report's weakest areas."""
-    exam = get_object_or_404(Exam, code=request.GET.get("exam", ""))
+    code = request.GET.get("exam", "")
+    exam = get_object_or_404(Exam, code=code if "\x00" not in code else "")  # PostgreSQL refuses NUL
     report = Report.objects.filter(user=_user(request), exam=exam).first()
     if report is None or not report.data:
         return redirect(reverse("quiz:start") + f"?exam={exam.code}")

@@ -47,6 +47,29 @@ def setup(client):
     return {"exam": exam, "user": user, "attempt": attempt}
 
 
+query_params = st.dictionaries(
+    st.sampled_from(["exam", "mode", "count", "domains", "tags", "show", "domain", "zzz"]), junk, max_size=5
+)
+
+
+@FUZZ
+@given(params=query_params)
+@example(params={"exam": "\x00"})  # once a 500 on PostgreSQL, which refuses NUL in text
+def test_pages_never_fail_on_junk_query_strings(client, setup, params):
+    attempt = setup["attempt"]
+    for name, args in (
+        ("quiz:home", []),
+        ("quiz:start", []),
+        ("quiz:start_recommended", []),
+        ("quiz:history", []),
+        ("quiz:review", [attempt.pk]),
+    ):
+        response = client.get(reverse(name, args=args), params)
+        assert response.status_code < 500, (name, params)
+        htmx = client.get(reverse(name, args=args), params, headers={"HX-Request": "true"})
+        assert htmx.status_code < 500, (name, params)
+
+
 @FUZZ
 @given(data=form_data)
 @example(data={"mode": "drill", "tags": str(2**63)})  # once a 500: SQLite's OverflowError for a tag id
