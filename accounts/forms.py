@@ -46,7 +46,8 @@ class ThrottledLoginForm(AuthenticationForm):
     error_messages = {"invalid_login": GENERIC_LOGIN_ERROR, "inactive": GENERIC_LOGIN_ERROR}
 
     def clean(self) -> dict[str, Any]:
-        email = (self.data.get("username") or "").strip().lower()
+        # NUL removed: PostgreSQL refuses it in text (the email field itself rejects the value).
+        email = str(self.data.get("username") or "").replace("\x00", "").strip().lower()
         address = self.request.META.get("REMOTE_ADDR") if self.request else None
         if email and throttle.is_throttled(email=email, address=address):
             throttle.record_failure(email=email, address=address)

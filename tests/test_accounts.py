@@ -393,3 +393,18 @@ def test_pages_show_dates_and_times_in_the_learners_time_zone(client):
     user.time_zone = "UTC"
     user.save(update_fields=["time_zone"])
     assert "2026-12-05 20:30" in client.get(reverse("quiz:history")).content.decode()
+
+
+def test_account_forms_refuse_nul_characters_without_a_server_error(client):
+    """PostgreSQL refuses NUL in text: each form must reject it before any query uses it."""
+    user = UserFactory(email="real@example.com")
+    login = client.post(reverse("accounts:login"), {"username": "real\x00@example.com", "password": "x\x00"})
+    assert login.status_code == 200 and "Null characters are not allowed." in login.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert client.post(reverse("accounts:signup"), {"email": "a\x00@x.com", "password": "long enough pass 9"}).status_code < 500
+    assert client.post(reverse("accounts:password_reset"), {"email": "a\x00@x.com"}).status_code < 500
+    client.force_login(user)
+    profile = client.post(reverse("accounts:profile"), {"display_name": "x\x00", "time_zone": "UTC\x00"})
+    assert profile.status_code < 500
+    user.refresh_from_db()
+    assert "\x00" not in user.display_name and user.time_zone == "UTC"
