@@ -249,4 +249,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "quiz.tasks.nightly_refresh_reports",
         "schedule": crontab(hour=3, minute=0),
     },
+    "nightly-clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }

@@ -408,3 +408,25 @@ def test_account_forms_refuse_nul_characters_without_a_server_error(client):
     assert profile.status_code < 500
     user.refresh_from_db()
     assert "\x00" not in user.display_name and user.time_zone == "UTC"
+
+
+def test_beat_clears_expired_sessions_nightly_and_keeps_live_ones(client):
+    import datetime as dt
+
+    from django.conf import settings as django_settings
+
+    from accounts.tasks import clear_expired_sessions
+    from quiz.celery import app
+
+    user = UserFactory()
+    client.force_login(user)
+    live = UserSession.objects.get(user=user)
+    UserSession.objects.create(
+        session_key="x" * 32, session_data="", expire_date=timezone.now() - dt.timedelta(seconds=1), user=user
+    )
+    assert clear_expired_sessions() == 1
+    assert list(UserSession.objects.values_list("session_key", flat=True)) == [live.session_key]
+    assert client.get(reverse("quiz:home")).status_code == 200  # still signed in
+    # Beat runs it: the schedule names a task the worker knows.
+    entry = django_settings.CELERY_BEAT_SCHEDULE["nightly-clear-expired-sessions"]
+    assert entry["task"] in app.tasks
