@@ -30,6 +30,7 @@ test: install
 
 lint: install
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy accounts questions quiz
 
 worker: install

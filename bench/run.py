@@ -51,9 +51,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="smoke-test sizes")
     web = runpy.run_path(str(ROOT / "gunicorn.conf.py"))  # production's settings are the defaults
-    parser.add_argument("--workers", type=int, default=web["workers"], help=f"gunicorn workers (default {web['workers']})")
     parser.add_argument(
-        "--threads", type=int, default=web["threads"], help=f"threads per gthread worker (default {web['threads']})"
+        "--workers", type=int, default=web["workers"], help=f"gunicorn workers (default {web['workers']})"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=web["threads"],
+        help=f"threads per gthread worker (default {web['threads']})",
     )
     parser.add_argument("--worker-class", default=web["worker_class"], choices=["gthread", "sync"])
     parser.add_argument("--celery-concurrency", type=int, default=2)

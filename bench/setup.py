@@ -74,7 +74,9 @@ def make_takers(prefix: str, count: int, csrf: str) -> list[Taker]:
     for user in users:
         key = get_random_string(32, VALID_KEY_CHARS)
         data = {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: auth_hash}
-        rows.append(UserSession(session_key=key, session_data=store.encode(data), expire_date=expires, user=user))
+        rows.append(
+            UserSession(session_key=key, session_data=store.encode(data), expire_date=expires, user=user)
+        )
         takers.append(Taker(user_id=user.pk, identity=Identity(key, csrf)))
     UserSession.objects.bulk_create(rows, batch_size=1000)
     return takers

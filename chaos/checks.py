@@ -36,12 +36,16 @@ def largest_difference(a: Any, b: Any) -> float:
 
 
 def report_is_current(user_id: int, exam_id: int) -> bool:
-    return Report.objects.filter(user_id=user_id, exam_id=exam_id, stale=False, computed_at__isnull=False).exists()
+    return Report.objects.filter(
+        user_id=user_id, exam_id=exam_id, stale=False, computed_at__isnull=False
+    ).exists()
 
 
 def stale_reports(user_ids: list[int], exam_id: int) -> list[int]:
     return sorted(
-        Report.objects.filter(user_id__in=user_ids, exam_id=exam_id, stale=True).values_list("user_id", flat=True)
+        Report.objects.filter(user_id__in=user_ids, exam_id=exam_id, stale=True).values_list(
+            "user_id", flat=True
+        )
     )
 
 
@@ -62,7 +66,11 @@ def assert_reports_current(user_ids: list[int], exam_id: int) -> None:
         say(
             f"user {user_id}: one report, current, {report.data['answered']} answers, "
             f"domains {'identical' if exact else 'equal'} to a clean recompute"
-            + ("" if exact else f" (floats differ by at most {largest_difference(report.data['domains'], clean['domains']):.1e}, relative)")
+            + (
+                ""
+                if exact
+                else f" (floats differ by at most {largest_difference(report.data['domains'], clean['domains']):.1e}, relative)"
+            )
         )
 
 

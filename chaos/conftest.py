@@ -95,7 +95,11 @@ def web(procs: Callable[..., object], chaos_dir: Path) -> Callable[..., tuple[ob
         port = free_port()
         env = {"DEBUG": "true" if debug else "false"}
         if not debug:
-            env |= {"ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false"}
+            env |= {
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SECURE_SSL_REDIRECT": "false",
+                "SECURE_COOKIES": "false",
+            }
         proc = procs(gunicorn(chaos_dir, name, port, workers=workers, env=env))
         wait_http(port)
         return proc, port

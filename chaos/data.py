@@ -42,7 +42,10 @@ def session_cookie(user: User) -> str:
 
 def start_attempt(user: User, exam: Exam, mode: str = "full", **options: object) -> Attempt:
     return services.attempt_start(
-        user=user, exam=exam, options=services.StartOptions(mode=mode, **options), now=timezone.now()  # type: ignore[arg-type]
+        user=user,
+        exam=exam,
+        options=services.StartOptions(mode=mode, **options),
+        now=timezone.now(),  # type: ignore[arg-type]
     )
 
 

@@ -35,7 +35,9 @@ def service(*args: str) -> None:
     subprocess.run([str(SERVICES), *args], check=True)
 
 
-def wait_for(check: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition") -> object:
+def wait_for(
+    check: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition"
+) -> object:
     """Poll ``check`` until it returns something truthy; AssertionError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -85,7 +87,9 @@ class Proc:
 
     def start(self) -> Proc:
         handle = self.log.open("ab")
-        self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+        self.popen = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT
+        )
         handle.close()
         self.history.append(self.popen.pid)
         if os.environ.get("CHAOS_DIR"):  # run.sh's exit trap stops anything an interrupted run leaves
@@ -148,7 +152,9 @@ def celery_worker(log_dir: Path, name: str, *extra: str, env: dict[str, str] | N
     return Proc(name, argv, {**os.environ, **(env or {})}, log_dir / f"{name}.log")
 
 
-def gunicorn(log_dir: Path, name: str, port: int, *, workers: int = 4, env: dict[str, str] | None = None) -> Proc:
+def gunicorn(
+    log_dir: Path, name: str, port: int, *, workers: int = 4, env: dict[str, str] | None = None
+) -> Proc:
     """The Procfile's web process (gunicorn.conf.py) on a loopback port, logging each request."""
     argv = [
         sys.executable, "-m", "gunicorn", "quiz.wsgi", "--config", str(ROOT / "gunicorn.conf.py"),

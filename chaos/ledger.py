@@ -38,7 +38,8 @@ class Ledger:
             self._seq += 1
             seq = self._seq
         response = client.post(
-            f"/attempts/{attempt_id}/q/{position}/answer", [("seq", str(seq))] + [("choice", t) for t in tokens]
+            f"/attempts/{attempt_id}/q/{position}/answer",
+            [("seq", str(seq))] + [("choice", t) for t in tokens],
         )
         entry = Save(attempt_id, position, seq, tokens, response)
         with self._lock:
@@ -67,7 +68,11 @@ class Ledger:
             item = AttemptItem.objects.get(attempt_id=key[0], position=key[1])
             held = sent[key].get(item.seq)
             if item.seq < acked.seq or held is None:
-                problems.append(f"attempt {key[0]} q{key[1]}: acknowledged seq {acked.seq}, database has seq {item.seq}")
+                problems.append(
+                    f"attempt {key[0]} q{key[1]}: acknowledged seq {acked.seq}, database has seq {item.seq}"
+                )
             elif item.selected != item.indexes_for_tokens(held.tokens):
-                problems.append(f"attempt {key[0]} q{key[1]}: seq {item.seq} stored {item.selected}, sent {held.tokens}")
+                problems.append(
+                    f"attempt {key[0]} q{key[1]}: seq {item.seq} stored {item.selected}, sent {held.tokens}"
+                )
         return problems

@@ -31,14 +31,16 @@ def answer_all(ledger: Ledger, client: Browserless, attempt: Attempt, round_: in
     for item in attempt.items.order_by("position"):
         token = item.choice_tokens[round_ % len(item.choice_tokens)]
         save = ledger.save(client, attempt.pk, item.position, [token])
-        assert save.acked, f"save refused: {save.response.status} {save.response.body[:200]} {save.response.error}"
+        assert save.acked, (
+            f"save refused: {save.response.status} {save.response.body[:200]} {save.response.error}"
+        )
 
 
 def submit(client: Browserless, attempt: Attempt) -> float:
     response = client.post(f"/attempts/{attempt.pk}/submit", [("confirm", "yes")])
-    assert response.status == 302 and response.headers.get("location", "").endswith(f"/attempts/{attempt.pk}/results/"), (
-        f"submit failed: {response.status} {response.error} {response.body[:300]}"
-    )
+    assert response.status == 302 and response.headers.get("location", "").endswith(
+        f"/attempts/{attempt.pk}/results/"
+    ), f"submit failed: {response.status} {response.error} {response.body[:300]}"
     page = client.get(f"/attempts/{attempt.pk}/results/")
     assert page.status == 200, f"results page: {page.status} {page.body[:300]}"
     return response.seconds
@@ -77,7 +79,9 @@ def test_redis_outage_during_exam(web, worker):
         if elapsed > REDIS_OUTAGE / 2 and not submitted_during:
             for n in (1, 2):
                 submitted_during.append((attempts[n].pk, submit(clients[n], attempts[n])))
-            say(f"learners 1 and 2 submitted during the outage in {[f'{s:.2f}s' for _, s in submitted_during]}")
+            say(
+                f"learners 1 and 2 submitted during the outage in {[f'{s:.2f}s' for _, s in submitted_during]}"
+            )
             home = clients[1].get("/")
             assert home.status == 200, f"dashboard during the outage: {home.status}"
         if elapsed > REDIS_OUTAGE:
@@ -108,4 +112,6 @@ def test_redis_outage_during_exam(web, worker):
     assert not ledger.lost(), ledger.lost()
     assert Attempt.objects.filter(pk__in=[a.pk for a in attempts], status="submitted").count() == 4
     stored = AttemptItem.objects.filter(attempt__in=attempts).exclude(selected=[]).count()
-    say(f"nothing lost: {len(ledger.acked)} acknowledged saves all in the database, 4/4 attempts submitted, {stored} answers stored")
+    say(
+        f"nothing lost: {len(ledger.acked)} acknowledged saves all in the database, 4/4 attempts submitted, {stored} answers stored"
+    )

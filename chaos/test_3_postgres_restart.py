@@ -53,11 +53,14 @@ def test_postgres_restart_under_load(web):
     workers_before = sorted(server.children())
     clients = [Browserless(port, data.session_cookie(u)) for u in users]
     connections.close_all()
-    say(f"gunicorn {server.pid} (DEBUG=false, workers {workers_before}) on :{port}; 4 learners saving continuously")
+    say(
+        f"gunicorn {server.pid} (DEBUG=false, workers {workers_before}) on :{port}; 4 learners saving continuously"
+    )
 
     ledger, stop = Ledger(), threading.Event()
     threads = [
-        threading.Thread(target=load, args=(ledger, c, a, stop), daemon=True) for c, a in zip(clients, attempts, strict=True)
+        threading.Thread(target=load, args=(ledger, c, a, stop), daemon=True)
+        for c, a in zip(clients, attempts, strict=True)
     ]
     for t in threads:
         t.start()
@@ -86,17 +89,23 @@ def test_postgres_restart_under_load(web):
     responses = [s.response for s in ledger.saves]
     failed = [r for r in responses if r.status != 200]
     say(f"{len(responses)} saves: {describe(responses)}")
-    say(f"failed requests: {describe(failed) or 'none'}; slowest {max((r.seconds for r in failed), default=0):.2f}s")
+    say(
+        f"failed requests: {describe(failed) or 'none'}; slowest {max((r.seconds for r in failed), default=0):.2f}s"
+    )
     if failed:
         sample = failed[0]
         say(f"a failed response: {sample.status} {sample.headers.get('content-type', '')} "
             f"Retry-After={sample.headers.get('retry-after')} body={sample.body[:120]!r}")  # fmt: skip
 
     # Requests that fail, fail fast, with a 5xx and no traceback; no request hangs or is dropped.
-    assert not [r for r in failed if r.status == 0], f"connection errors/timeouts: {[r.error for r in failed if r.status == 0][:5]}"
+    assert not [r for r in failed if r.status == 0], (
+        f"connection errors/timeouts: {[r.error for r in failed if r.status == 0][:5]}"
+    )
     assert all(500 <= r.status < 600 for r in failed), describe(failed)
     slow = [r for r in failed if r.seconds >= FAIL_FAST]
-    assert not slow, f"{len(slow)} failed requests took over {FAIL_FAST}s (slowest {max(r.seconds for r in slow):.1f}s)"
+    assert not slow, (
+        f"{len(slow)} failed requests took over {FAIL_FAST}s (slowest {max(r.seconds for r in slow):.1f}s)"
+    )
     leaky = [r for r in failed if any(mark in r.body for mark in TRACEBACK_MARKS)]
     assert not leaky, f"error bodies show internals: {leaky[0].body[:500]}"
     assert all(down - 1 <= r.started <= up + RECOVERY for r in failed), "failures outside the outage"
@@ -104,7 +113,9 @@ def test_postgres_restart_under_load(web):
     # Recovery without restarting the app: the last seconds are all 200, from the same workers.
     settled = [r for r in responses if r.started >= up + 5]
     first_ok = min((r.started for r in responses if r.started > up and r.status == 200), default=end)
-    say(f"first 200 {first_ok - up:.2f}s after PostgreSQL was back; {describe(settled)} in the last {end - up - 5:.0f}s")
+    say(
+        f"first 200 {first_ok - up:.2f}s after PostgreSQL was back; {describe(settled)} in the last {end - up - 5:.0f}s"
+    )
     assert settled and all(r.status == 200 for r in settled), describe(settled)
     assert server.running() and sorted(server.children()) == workers_before, (
         f"gunicorn workers changed: {workers_before} -> {sorted(server.children())}"

@@ -53,7 +53,9 @@ def db_matches_acknowledged(attempt: Attempt, log: SaveLog) -> list[str]:
             if item.selected:
                 problems.append(f"q{item.position}: stored {item.selected} but nothing was acknowledged")
         elif item.seq != save.seq or item.selected != item.indexes_for_tokens(save.tokens):
-            problems.append(f"q{item.position}: acknowledged seq {save.seq} {save.tokens}, stored seq {item.seq} {item.selected}")
+            problems.append(
+                f"q{item.position}: acknowledged seq {save.seq} {save.tokens}, stored seq {item.seq} {item.selected}"
+            )
     return problems
 
 
@@ -112,12 +114,18 @@ def test_offline_saves_flush_in_order_on_reconnect(web):
             say(f"Back to question {position + 1} (htmx history cache), changed its answer: status '{text}'")
             if "Not saved" not in text:
                 replaced = page.evaluate("document.getElementById('save-status').dataset.chaos !== 'loaded'")
-                say(f"  #save-status is {'a copy restored from the history snapshot' if replaced else 'the original'}")
-                broken.append(f"offline, after Back to question {position + 1} and a change, #save-status says {text!r}")
+                say(
+                    f"  #save-status is {'a copy restored from the history snapshot' if replaced else 'the original'}"
+                )
+                broken.append(
+                    f"offline, after Back to question {position + 1} and a change, #save-status says {text!r}"
+                )
         clock = page.inner_text("#timer-text")
         page.wait_for_timeout(2000)
         if page.inner_text("#timer-text") == clock:
-            say(f"NOTE: the visible clock stopped at {clock} after Back (exam.js still updates the replaced element)")
+            say(
+                f"NOTE: the visible clock stopped at {clock} after Back (exam.js still updates the replaced element)"
+            )
 
         seen = set()
         while time.monotonic() - off < OFFLINE_SECONDS:
@@ -127,8 +135,10 @@ def test_offline_saves_flush_in_order_on_reconnect(web):
         if any("All answers saved" in text for text in seen):
             broken.append("the page said 'All answers saved' while offline with answers unsaved")
         pending = queued(page, attempt)
-        say(f"localStorage queue: {[(f'q{int(str(e['position'])) + 1}', e['seq']) for e in pending]}")
-        assert [(int(str(e["position"])), e["tokens"]) for e in pending] == [(p, [t]) for p, t in final.items()]
+        say(f"localStorage queue: {[(f'q{int(str(e["position"])) + 1}', e['seq']) for e in pending]}")
+        assert [(int(str(e["position"])), e["tokens"]) for e in pending] == [
+            (p, [t]) for p, t in final.items()
+        ]
 
         sent_before = len(log.saves)
         network.set_offline(False)
@@ -150,8 +160,12 @@ def test_offline_saves_flush_in_order_on_reconnect(web):
         for position, token in final.items():
             page.goto(f"/attempts/{attempt.pk}/q/{position}/")
             shown = page.locator(f"{OPTIONS}:checked").get_attribute("value")
-            assert shown == token, f"question {position + 1}: the learner's last choice is not what the server has"
-        say(f"database = the {len(log.acked)} acknowledged saves = the learner's last choices (checked after reload)")
+            assert shown == token, (
+                f"question {position + 1}: the learner's last choice is not what the server has"
+            )
+        say(
+            f"database = the {len(log.acked)} acknowledged saves = the learner's last choices (checked after reload)"
+        )
     assert not broken, broken
 
 
@@ -172,8 +186,12 @@ def test_offline_past_deadline_shows_refused_answers(web):
         network.set_offline(True)
         off = time.monotonic()
         left = (deadline - timezone.now()).total_seconds()
-        say(f"answered question 1 online; offline for {OFFLINE_SECONDS:.0f}s; the deadline passes in {left:.0f}s")
-        assert left + settings.ANSWER_GRACE_SECONDS < OFFLINE_SECONDS - 2, "outage too short for the deadline to pass"
+        say(
+            f"answered question 1 online; offline for {OFFLINE_SECONDS:.0f}s; the deadline passes in {left:.0f}s"
+        )
+        assert left + settings.ANSWER_GRACE_SECONDS < OFFLINE_SECONDS - 2, (
+            "outage too short for the deadline to pass"
+        )
         page.locator(OPTIONS).nth(1).check()
         page.wait_for_selector(f"{STATUS}:has-text('Not saved')", timeout=15_000)
         say(f"changed question 1 offline: status '{status(page)}'")
@@ -194,12 +212,16 @@ def test_offline_past_deadline_shows_refused_answers(web):
             page.goto(f"/attempts/{attempt.pk}/")
             shown = wait_for_refusal(page, 15)
         say(f"after reconnect: url {page.url}; refusal shown: {shown or 'nothing'}")
-        say(f"saves the page sent: {[(f'q{s.position + 1}', s.status, s.reply.get('status')) for s in log.saves]}")
+        say(
+            f"saves the page sent: {[(f'q{s.position + 1}', s.status, s.reply.get('status')) for s in log.saves]}"
+        )
         say(f"connections reset while offline: {network.reset}")
 
         connections.close_all()
         attempt.refresh_from_db()
-        say(f"attempt {attempt.status}{' (auto)' if attempt.auto_submitted else ''}; localStorage queue: {queued(page, attempt)}")
+        say(
+            f"attempt {attempt.status}{' (auto)' if attempt.auto_submitted else ''}; localStorage queue: {queued(page, attempt)}"
+        )
         problems = db_matches_acknowledged(attempt, log)
         assert not problems, problems
         assert attempt.status == "submitted"

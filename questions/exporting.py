@@ -39,7 +39,9 @@ def question_spec(
         for tag in question.tags.all():
             tags[KIND_KEY[Tag.Kind(tag.kind)]].append(tag.name)
     if choices is None:
-        choices = [ChoiceSpec(text=c.text, correct=c.correct, rationale=c.rationale) for c in question.choices.all()]
+        choices = [
+            ChoiceSpec(text=c.text, correct=c.correct, rationale=c.rationale) for c in question.choices.all()
+        ]
     return QuestionSpec(
         id=question.external_id,
         exam=question.exam.code,

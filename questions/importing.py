@@ -98,7 +98,9 @@ def _questions_in_bank(ids: list[str]) -> dict[str, Question]:
     return {q.external_id: q for q in found}
 
 
-def keep_what_the_file_cannot_carry(spec: QuestionSpec, question: Question, not_carried: Collection[str]) -> None:
+def keep_what_the_file_cannot_carry(
+    spec: QuestionSpec, question: Question, not_carried: Collection[str]
+) -> None:
     """Fill ``spec``'s fields that its format cannot carry from the question already in the bank.
 
     ``not_carried`` holds QuestionSpec field names and tag kinds ("services",
@@ -199,7 +201,9 @@ def import_specs(
             errors.append(f"{where}: unknown exam {spec.exam!r}; pass --exam CODE")
         elif current is not None and current.status != Question.Status.DRAFT:
             report.warnings += [f"{where}: {p}" for p in problems]
-            report.warnings.append(f"{where}: left unchanged; the {current.status} question would become a draft")
+            report.warnings.append(
+                f"{where}: left unchanged; the {current.status} question would become a draft"
+            )
             left_unchanged.add(spec.id)
         else:
             for p in problems:

@@ -175,7 +175,9 @@ class Question(models.Model):
         indexes = [
             # Covers the draw's pool query (quiz.assembly), so PostgreSQL can answer it from the index.
             models.Index(
-                fields=["exam", "status", "domain"], include=["id", "current_version"], name="question_pool_idx"
+                fields=["exam", "status", "domain"],
+                include=["id", "current_version"],
+                name="question_pool_idx",
             )
         ]
 
@@ -203,7 +205,11 @@ class Question(models.Model):
         if version is None:
             number = (self.versions.aggregate(n=models.Max("number"))["n"] or 0) + 1
             version = QuestionVersion.objects.create(
-                question=self, number=number, content_hash=digest, data=data, choice_count=len(data["choices"])
+                question=self,
+                number=number,
+                content_hash=digest,
+                data=data,
+                choice_count=len(data["choices"]),
             )
         if self.current_version_id != version.pk:
             self.current_version = version

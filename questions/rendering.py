@@ -40,7 +40,9 @@ _converters = threading.local()  # a Markdown converter is not thread-safe: one 
 def _converter() -> markdown.Markdown:
     converter = getattr(_converters, "markdown", None)
     if converter is None:
-        converter = _converters.markdown = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
+        converter = _converters.markdown = markdown.Markdown(
+            extensions=["fenced_code", "tables", "sane_lists"]
+        )
     return converter
 
 

@@ -27,7 +27,9 @@ def jaccard(a: set[Any], b: set[Any]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-def near_duplicates(stems: dict[str, str], threshold: float = NEAR_DUPLICATE_THRESHOLD) -> list[tuple[str, str, float]]:
+def near_duplicates(
+    stems: dict[str, str], threshold: float = NEAR_DUPLICATE_THRESHOLD
+) -> list[tuple[str, str, float]]:
     sets = {qid: shingles(stem) for qid, stem in stems.items()}
     pairs = []
     for (a, sa), (b, sb) in combinations(sets.items(), 2):
@@ -68,7 +70,9 @@ def exam_stats(exam: Exam) -> dict[str, Any]:
                 "weight": domain.weight,
                 "published": len(in_domain),
                 "needed_per_full_mock": needs.get(domain.number, 0),
-                "multiple_response_share": round((len(in_domain) - len(single)) / len(in_domain), 3) if in_domain else 0,
+                "multiple_response_share": round((len(in_domain) - len(single)) / len(in_domain), 3)
+                if in_domain
+                else 0,
                 "correct_positions": dict(sorted(positions.items())),
                 "longest_key_share": round(longest / len(single), 3) if single else 0,
             }

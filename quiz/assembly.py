@@ -72,7 +72,13 @@ def _pool(exam: Exam, user_id: int, domains: list[Domain], tag_ids: list[int] | 
     rows = questions.annotate(last_seen=Subquery(seen)).order_by("pk")
     fields = ("pk", "current_version_id", "current_version__choice_count", "domain_id", "last_seen")
     return [
-        {"id": pk, "version_id": version_id, "choice_count": count, "domain": numbers[domain_id], "last_seen": seen}
+        {
+            "id": pk,
+            "version_id": version_id,
+            "choice_count": count,
+            "domain": numbers[domain_id],
+            "last_seen": seen,
+        }
         for pk, version_id, count, domain_id, seen in rows.values_list(*fields)
     ]
 
@@ -118,7 +124,9 @@ def plan_weighted(
     for d in sorted(weights):
         chosen = _prefer_unseen(by_domain[d], rng)[: needs[d]]
         pilot_ids = {r["id"] for r in rng.sample(chosen, pilot_counts[d])}
-        plan.draws += [Draw(r["id"], r["version_id"], r["choice_count"], d, r["id"] not in pilot_ids) for r in chosen]
+        plan.draws += [
+            Draw(r["id"], r["version_id"], r["choice_count"], d, r["id"] not in pilot_ids) for r in chosen
+        ]
     rng.shuffle(plan.draws)
     return plan
 
@@ -136,7 +144,9 @@ def plan_any(
     rows = _prefer_unseen(_pool(exam, user_id, _chosen_domains(exam, domains), tag_ids), rng)
     if len(rows) < count:
         raise NotEnoughQuestions({0: (count, len(rows))}, len(rows))
-    plan = Plan(draws=[Draw(r["id"], r["version_id"], r["choice_count"], r["domain"], True) for r in rows[:count]])
+    plan = Plan(
+        draws=[Draw(r["id"], r["version_id"], r["choice_count"], r["domain"], True) for r in rows[:count]]
+    )
     rng.shuffle(plan.draws)
     return plan
 
@@ -144,7 +154,10 @@ def plan_any(
 def plan_from_ids(question_ids: list[int]) -> Plan:
     """The given questions, in the given order, at their current versions (one query)."""
     fields = ("pk", "current_version_id", "current_version__choice_count", "domain__number")
-    found = {pk: (v, count, d) for pk, v, count, d in Question.objects.filter(pk__in=question_ids).values_list(*fields)}
+    found = {
+        pk: (v, count, d)
+        for pk, v, count, d in Question.objects.filter(pk__in=question_ids).values_list(*fields)
+    }
     return Plan(draws=[Draw(q, *found[q], scored=True) for q in question_ids])
 
 
@@ -172,5 +185,7 @@ def build_items(plan: Plan, *, rng: random.Random) -> list[NewItem]:
         order = list(range(draw.choice_count))
         rng.shuffle(order)
         tokens = [f"o{rng.getrandbits(48):012x}" for _ in order]
-        items.append(NewItem(position, draw.question_id, draw.version_id, draw.domain, draw.scored, order, tokens))
+        items.append(
+            NewItem(position, draw.question_id, draw.version_id, draw.domain, draw.scored, order, tokens)
+        )
     return items

@@ -76,7 +76,13 @@ def activity_svg(days: list[dict[str, Any]]) -> SafeString:
         "",
         '<rect x="{}" y="{}" width="8" height="{}" class="bar-fill"><title>{}: {}</title></rect>',
         (
-            (i * width, f"{60 - 60 * d['answered'] / top:.1f}", f"{60 * d['answered'] / top:.1f}", d["day"], d["answered"])
+            (
+                i * width,
+                f"{60 - 60 * d['answered'] / top:.1f}",
+                f"{60 * d['answered'] / top:.1f}",
+                d["day"],
+                d["answered"],
+            )
             for i, d in enumerate(days)
         ),
     )

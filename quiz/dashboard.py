@@ -24,8 +24,14 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
     breakdowns = []
     if data:
         tasks = [{**row, "label_text": row["code"]} for row in data.get("tasks", [])]
-        tags = [{**row, "label_text": row["name"]} for row in sorted(data.get("tags", []), key=lambda r: r["mastery"])]
-        breakdowns = [("By task statement", tasks, "Task"), ("By AWS service, weakest first", tags, "Service")]
+        tags = [
+            {**row, "label_text": row["name"]}
+            for row in sorted(data.get("tags", []), key=lambda r: r["mastery"])
+        ]
+        breakdowns = [
+            ("By task statement", tasks, "Task"),
+            ("By AWS service, weakest first", tags, "Service"),
+        ]
     names = {d["number"]: d["name"] for d in data.get("domains", [])}
     weakest = [f"{n}. {names[n]}" if n in names else str(n) for n in data.get("weakest_domains", [])]
     return {

@@ -39,9 +39,7 @@ class StartForm(forms.Form):
         label="Include unscored pilot items",
         help_text="The real exam has 15 unscored items you cannot tell apart. Untick for 50 scored questions only.",
     )
-    count = forms.IntegerField(
-        min_value=1, max_value=65, initial=10, label="Number of questions"
-    )
+    count = forms.IntegerField(min_value=1, max_value=65, initial=10, label="Number of questions")
     domains = forms.TypedMultipleChoiceField(
         choices=[],  # the chosen exam's domains, set in __init__
         coerce=int,

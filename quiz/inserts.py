@@ -23,7 +23,9 @@ from quiz.models import Attempt, AttemptItem
 # Start leaves these at the model's defaults; read from AttemptItem so they cannot drift.
 _DEFAULTED = ("selected", "seq", "flagged", "checked", "time_spent_ms")
 _FIELDS = [cast(models.Field, AttemptItem._meta.get_field(name)) for name in _DEFAULTED]
-_DEFAULTS = [json.dumps(f.get_default()) if isinstance(f, models.JSONField) else f.get_default() for f in _FIELDS]
+_DEFAULTS = [
+    json.dumps(f.get_default()) if isinstance(f, models.JSONField) else f.get_default() for f in _FIELDS
+]
 _ITEM_COLUMNS = (
     "attempt_id", "user_id", "exam_id", "position", "question_id", "version_id", "domain_number", "scored",
     "choice_order", "choice_tokens", *_DEFAULTED,

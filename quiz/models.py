@@ -136,13 +136,17 @@ class AttemptItem(models.Model):
     correct = models.BooleanField(null=True, blank=True)
     # Set when the answer starts counting in reports (attempt submitted, or practice answer checked).
     counted_at = models.DateTimeField(null=True, blank=True)
-    recency_basis = models.FloatField(null=True, blank=True, help_text="2 ** (days from RECENCY_EPOCH / half-life)")
+    recency_basis = models.FloatField(
+        null=True, blank=True, help_text="2 ** (days from RECENCY_EPOCH / half-life)"
+    )
 
     class Meta:
         ordering = ["attempt", "position"]
         indexes = [
             models.Index(
-                fields=["user", "exam"], condition=Q(counted_at__isnull=False), name="item_counted_user_exam_idx"
+                fields=["user", "exam"],
+                condition=Q(counted_at__isnull=False),
+                name="item_counted_user_exam_idx",
             ),
         ]
         constraints = [

@@ -265,7 +265,9 @@ def _activity(user_id: int, exam_id: int, now: dt.datetime) -> dict[str, Any]:
     since = now - dt.timedelta(days=31)
     rows = (
         AttemptItem.objects.filter(
-            attempt__in=Attempt.objects.filter(user_id=user_id, exam_id=exam_id, started_at__gte=since - dt.timedelta(days=2)),
+            attempt__in=Attempt.objects.filter(
+                user_id=user_id, exam_id=exam_id, started_at__gte=since - dt.timedelta(days=2)
+            ),
             answered_at__gte=since,
         )
         .annotate(day=TruncDate("answered_at", tzinfo=zone))

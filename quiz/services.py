@@ -247,7 +247,9 @@ def _item_for_save(user: User, attempt_id: int, position: int) -> tuple[AttemptI
     """The item (with its attempt's status and deadline) and how many options it takes."""
     with connection.cursor() as cursor:
         # JSON_EXTRACT for SQLite: its ->> operator needs 3.38 or later.
-        choose = "v.data ->> 'choose'" if connection.vendor == "postgresql" else "JSON_EXTRACT(v.data, '$.choose')"
+        choose = (
+            "v.data ->> 'choose'" if connection.vendor == "postgresql" else "JSON_EXTRACT(v.data, '$.choose')"
+        )
         cursor.execute(_SAVE_READ.format(choose=choose), [attempt_id, position, user.pk])
         row = cursor.fetchone()
     if row is None:

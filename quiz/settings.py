@@ -121,7 +121,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
 
-SESSION_ENGINE = "accounts.sessions"  # database sessions (accounts.UserSession) read with their user in one query
+SESSION_ENGINE = (
+    "accounts.sessions"  # database sessions (accounts.UserSession) read with their user in one query
+)
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -51,7 +51,9 @@ def synthetic_exam(code: str = "SIM-C01", per_domain: int = 100) -> Exam:
     return exam
 
 
-def take_mock(user: User, exam: Exam, abilities: dict[int, float], rng: random.Random, now: dt.datetime) -> Attempt:
+def take_mock(
+    user: User, exam: Exam, abilities: dict[int, float], rng: random.Random, now: dt.datetime
+) -> Attempt:
     attempt = services.attempt_start(
         user=user, exam=exam, options=services.StartOptions(mode="full"), now=now, seed=rng.getrandbits(32)
     )
@@ -129,12 +131,16 @@ def simulate(*, learners: int, mocks: int = 3, seed: int = 2026, prefix: str = "
         outcome = real_exam_passes(exam, abilities, rng)
         chance = real_exam_pass_probability(exam, abilities)
         assert last is not None
-        predictions.append((data["readiness"]["pass_probability"], 1.0 if last.passed else 0.0, outcome, chance))
+        predictions.append(
+            (data["readiness"]["pass_probability"], 1.0 if last.passed else 0.0, outcome, chance)
+        )
     brier = sum((p - o) ** 2 for p, _, o, _ in predictions) / len(predictions)
     naive = sum((b - o) ** 2 for _, b, o, _ in predictions) / len(predictions)
     bins = []
     for low in (0.0, 0.2, 0.4, 0.6, 0.8):
-        members = [(p, o, t) for p, _, o, t in predictions if low <= p < low + 0.2 or (low == 0.8 and p == 1.0)]
+        members = [
+            (p, o, t) for p, _, o, t in predictions if low <= p < low + 0.2 or (low == 0.8 and p == 1.0)
+        ]
         if members:
             bins.append(
                 {

@@ -193,7 +193,9 @@ def save_answer(request: HttpRequest, attempt_id: int, position: int) -> JsonRes
             {"status": refused.code, "message": refused.message, "remaining": refused.remaining},
             status=refused.status,
         )
-    return JsonResponse({"status": "saved", "seq": item.seq, "remaining": item.attempt.remaining_seconds(now)})
+    return JsonResponse(
+        {"status": "saved", "seq": item.seq, "remaining": item.attempt.remaining_seconds(now)}
+    )
 
 
 @login_required
@@ -297,7 +299,9 @@ def results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     report = Report.objects.filter(user=attempt.user, exam=attempt.exam).only("stale").first()
     minutes, seconds = divmod(attempt.time_used_seconds(), 60)
     time_used = f"{minutes} min {seconds:02d} s"
-    return render(request, "quiz/results.html", {"attempt": attempt, "report": report, "time_used": time_used})
+    return render(
+        request, "quiz/results.html", {"attempt": attempt, "report": report, "time_used": time_used}
+    )
 
 
 REVIEW_FILTERS = {"all": "All", "incorrect": "Incorrect", "unanswered": "Unanswered", "flagged": "Flagged"}

@@ -240,7 +240,9 @@ def test_hundred_rapid_wrong_passwords_throttle_without_revealing_the_account(cl
     other = client.__class__()
     for n in range(100):
         mine = client.post(reverse("accounts:login"), {"username": real.email, "password": f"wrong {n}"})
-        ghost = other.post(reverse("accounts:login"), {"username": "ghost@example.com", "password": f"wrong {n}"})
+        ghost = other.post(
+            reverse("accounts:login"), {"username": "ghost@example.com", "password": f"wrong {n}"}
+        )
         assert mine.status_code == ghost.status_code == 200
         assert _visible(mine).replace(real.email, "X") == _visible(ghost).replace("ghost@example.com", "X")
     # Throttled now: even the right password is refused.
@@ -322,7 +324,9 @@ def test_migration_copies_live_sessions_with_their_user():
     migration = importlib.import_module("accounts.migrations.0002_usersession")
     user = UserFactory()
     store, later = SessionStore(), timezone.now() + dt.timedelta(days=1)
-    Session.objects.create(session_key="a" * 32, session_data=store.encode({SESSION_KEY: str(user.pk)}), expire_date=later)
+    Session.objects.create(
+        session_key="a" * 32, session_data=store.encode({SESSION_KEY: str(user.pk)}), expire_date=later
+    )
     Session.objects.create(session_key="b" * 32, session_data=store.encode({"cart": 1}), expire_date=later)
     Session.objects.create(
         session_key="c" * 32, session_data=store.encode({SESSION_KEY: str(user.pk)}),
@@ -401,7 +405,12 @@ def test_account_forms_refuse_nul_characters_without_a_server_error(client):
     login = client.post(reverse("accounts:login"), {"username": "real\x00@example.com", "password": "x\x00"})
     assert login.status_code == 200 and "Null characters are not allowed." in login.content.decode()
     assert "_auth_user_id" not in client.session
-    assert client.post(reverse("accounts:signup"), {"email": "a\x00@x.com", "password": "long enough pass 9"}).status_code < 500
+    assert (
+        client.post(
+            reverse("accounts:signup"), {"email": "a\x00@x.com", "password": "long enough pass 9"}
+        ).status_code
+        < 500
+    )
     assert client.post(reverse("accounts:password_reset"), {"email": "a\x00@x.com"}).status_code < 500
     client.force_login(user)
     profile = client.post(reverse("accounts:profile"), {"display_name": "x\x00", "time_zone": "UTC\x00"})

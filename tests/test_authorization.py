@@ -36,9 +36,17 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "quiz:abandon": ("post", "open", {**MINE_OPEN, "owner": 302}),
     "quiz:results": ("get", "done", MINE_OPEN),
     "quiz:review": ("get", "done", MINE_OPEN),
-    "accounts:signup": ("get", "", {"anonymous": 200, "owner": 302, "other": 302, "staff": 302, "inactive": 200}),
+    "accounts:signup": (
+        "get",
+        "",
+        {"anonymous": 200, "owner": 302, "other": 302, "staff": 302, "inactive": 200},
+    ),
     "accounts:activate": ("get", "token", dict.fromkeys(ROLES, 400)),
-    "accounts:login": ("get", "", {"anonymous": 200, "owner": 302, "other": 302, "staff": 302, "inactive": 200}),
+    "accounts:login": (
+        "get",
+        "",
+        {"anonymous": 200, "owner": 302, "other": 302, "staff": 302, "inactive": 200},
+    ),
     "accounts:logout": ("post", "", dict.fromkeys(ROLES, 302)),
     "accounts:profile": ("get", "", PAGE),
     "accounts:download_data": ("get", "", PAGE),
@@ -98,7 +106,13 @@ def world():
 def _url(name: str, needs: str, world) -> str:  # type: ignore[no-untyped-def]
     if needs in {"open", "done"}:
         attempt = world[needs]
-        positional = name in {"quiz:question", "quiz:save_answer", "quiz:flag", "quiz:check_answer", "quiz:report_problem"}
+        positional = name in {
+            "quiz:question",
+            "quiz:save_answer",
+            "quiz:flag",
+            "quiz:check_answer",
+            "quiz:report_problem",
+        }
         return reverse(name, args=[attempt.pk, 0] if positional else [attempt.pk])
     if needs == "token":
         return reverse(name, args=["MQ", "set-password" if "reset" in name else "bad-token"])
@@ -118,7 +132,10 @@ def test_authorization_matrix(client, world, name, role):
             client.force_login(user)  # even a forced session of a deactivated user is not honoured
         else:
             client.force_login(user)
-    before = {a.pk: (a.status, list(a.items.values_list("selected", "flagged", "checked"))) for a in Attempt.objects.all()}
+    before = {
+        a.pk: (a.status, list(a.items.values_list("selected", "flagged", "checked")))
+        for a in Attempt.objects.all()
+    }
     data = {"seq": 1, "confirm": "yes", "flagged": "1", "message": "A real report text"}
     response = getattr(client, method)(_url(name, needs, world), data if method == "post" else None)
     status = response.status_code
@@ -126,5 +143,8 @@ def test_authorization_matrix(client, world, name, role):
         assert "/accounts/login/" in response["Location"] or "/admin/login/" in response["Location"]
     assert status == expected[role], f"{name} as {role}: {status}"
     if expected[role] == 404 or role in {"anonymous", "inactive"}:
-        after = {a.pk: (a.status, list(a.items.values_list("selected", "flagged", "checked"))) for a in Attempt.objects.all()}
+        after = {
+            a.pk: (a.status, list(a.items.values_list("selected", "flagged", "checked")))
+            for a in Attempt.objects.all()
+        }
         assert after == before

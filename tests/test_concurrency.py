@@ -42,9 +42,11 @@ def test_twenty_parallel_starts_give_one_open_attempt():
     user = UserFactory()
     results, errors = run_parallel(
         20,
-        lambda i: services.attempt_start(
-            user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now()
-        ).pk,
+        lambda i: (
+            services.attempt_start(
+                user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now()
+            ).pk
+        ),
     )
     assert errors == []
     assert len(set(results)) == 1
@@ -54,7 +56,9 @@ def test_twenty_parallel_starts_give_one_open_attempt():
 def test_two_concurrent_submits_give_one_result():
     exam = make_exam()
     user = UserFactory()
-    attempt = services.attempt_start(user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now())
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now()
+    )
     results, errors = run_parallel(
         2, lambda i: services.attempt_submit(user=user, attempt_id=attempt.pk, now=timezone.now())
     )
@@ -65,7 +69,9 @@ def test_two_concurrent_submits_give_one_result():
 def test_saves_racing_a_submit_leave_score_equal_to_stored_answers():
     exam = make_exam()
     user = UserFactory()
-    attempt = services.attempt_start(user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now())
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now()
+    )
     items = list(attempt.items.select_related("version"))
 
     def act(i: int) -> Any:
@@ -76,7 +82,12 @@ def test_saves_racing_a_submit_leave_score_equal_to_stored_answers():
         tokens = [t for t, idx in zip(item.choice_tokens, item.choice_order, strict=True) if idx in key]
         try:
             return services.answer_save(
-                user=user, attempt_id=attempt.pk, position=item.position, tokens=tokens, seq=1, now=timezone.now()
+                user=user,
+                attempt_id=attempt.pk,
+                position=item.position,
+                tokens=tokens,
+                seq=1,
+                now=timezone.now(),
             )
         except services.AnswerRefused as refused:
             return refused.code
@@ -92,13 +103,19 @@ def test_saves_racing_a_submit_leave_score_equal_to_stored_answers():
 def test_two_sessions_saving_one_question_keep_the_newest():
     exam = make_exam()
     user = UserFactory()
-    attempt = services.attempt_start(user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now())
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now()
+    )
     item = attempt.items.get(position=0)
 
     def save(i: int) -> Any:
         try:
             return services.answer_save(
-                user=user, attempt_id=attempt.pk, position=0, tokens=[item.choice_tokens[i % 4]], seq=i + 1,
+                user=user,
+                attempt_id=attempt.pk,
+                position=0,
+                tokens=[item.choice_tokens[i % 4]],
+                seq=i + 1,
                 now=timezone.now(),
             ).seq
         except services.AnswerRefused as refused:
@@ -126,12 +143,18 @@ def test_moves_saves_and_a_submit_on_one_attempt_never_deadlock():
                 return services.attempt_submit(user=user, attempt_id=attempt.pk, now=timezone.now())
             if i % 2:
                 fresh = Attempt.objects.get(pk=attempt.pk)
-                return services.note_position(attempt=fresh, position=1 - fresh.current_position, now=timezone.now())
+                return services.note_position(
+                    attempt=fresh, position=1 - fresh.current_position, now=timezone.now()
+                )
             item = items[(i // 2) % 2]
             try:
                 return services.answer_save(
-                    user=user, attempt_id=attempt.pk, position=item.position, tokens=item.choice_tokens[:1],
-                    seq=i + 1, now=timezone.now(),
+                    user=user,
+                    attempt_id=attempt.pk,
+                    position=item.position,
+                    tokens=item.choice_tokens[:1],
+                    seq=i + 1,
+                    now=timezone.now(),
                 )
             except services.AnswerRefused as refused:
                 return refused.code

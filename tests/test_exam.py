@@ -79,8 +79,18 @@ def test_start_writes_blank_items_and_marks_each_question_seen():
     items = list(first.items.select_related("question", "version"))
     assert len(items) == 10
     for item in items:
-        assert (item.user_id, item.exam_id, item.version_id) == (user.pk, exam.pk, item.question.current_version_id)
-        assert (item.selected, item.seq, item.flagged, item.checked, item.time_spent_ms) == ([], 0, False, False, 0)
+        assert (item.user_id, item.exam_id, item.version_id) == (
+            user.pk,
+            exam.pk,
+            item.question.current_version_id,
+        )
+        assert (item.selected, item.seq, item.flagged, item.checked, item.time_spent_ms) == (
+            [],
+            0,
+            False,
+            False,
+            0,
+        )
         assert item.correct is None and item.answered_at is None
         assert sorted(item.choice_order) == list(range(len(item.version.data["choices"])))
         assert len(item.choice_tokens) == len(item.choice_order)
@@ -307,7 +317,9 @@ def test_submit_needs_confirmation(client):
     assert attempt.status == "open"
 
 
-@pytest.mark.parametrize(("left", "shown"), [(7680, "2:08:00"), (3600, "1:00:00"), (605, "10:05"), (9, "0:09"), (0, "0:00")])
+@pytest.mark.parametrize(
+    ("left", "shown"), [(7680, "2:08:00"), (3600, "1:00:00"), (605, "10:05"), (9, "0:09"), (0, "0:00")]
+)
 def test_clock_text_reads_as_the_exam_clock(left, shown):
     from quiz.views import _clock_text
 
@@ -634,7 +646,9 @@ def test_navigator_shows_each_question_state(client):
     assert states[2] == "nav-item flagged"
     assert states[3] == "nav-item current"
     assert states[4] == "nav-item answered flagged"
-    assert 'data-nav-position="3" aria-current="step">4<span class="visually-hidden"> unanswered</span>' in page
+    assert (
+        'data-nav-position="3" aria-current="step">4<span class="visually-hidden"> unanswered</span>' in page
+    )
     assert '>5<span class="visually-hidden"> answered, flagged</span>' in page
     assert page.count('aria-current="step"') == 1
 

@@ -843,7 +843,9 @@ def test_lossy_export_then_import_keeps_every_field_the_format_carries(
 
 
 @pytest.mark.parametrize(("fmt", "suffix"), [("moodle-xml", "xml"), ("gift", "gift"), ("csv", "csv")])
-def test_a_lossy_round_trip_of_a_published_bank_changes_nothing(fmt: str, suffix: str, tmp_path: Path) -> None:
+def test_a_lossy_round_trip_of_a_published_bank_changes_nothing(
+    fmt: str, suffix: str, tmp_path: Path
+) -> None:
     run_import(NATIVE)
     before = {qid: sorted_tags(native_dict(qid)) for qid in NATIVE_IDS}
     assert {data["status"] for data in before.values()} == {"published"}

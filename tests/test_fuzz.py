@@ -17,15 +17,34 @@ from tests.factories import UserFactory, make_exam
 
 pytestmark = pytest.mark.django_db
 FUZZ = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 junk = st.one_of(
     st.text(max_size=60),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
-    st.sampled_from(["", "0", "-1", "1e9", "NaN", "null", "[]", "{}", "ó" * 500, "x" * 5000, "\x00", "SAA-C03"]),
+    st.sampled_from(
+        ["", "0", "-1", "1e9", "NaN", "null", "[]", "{}", "ó" * 500, "x" * 5000, "\x00", "SAA-C03"]
+    ),
 )
 form_data = st.dictionaries(
-    st.sampled_from(["exam", "mode", "count", "domains", "tags", "timed", "include_pilot", "choice", "seq", "confirm", "auto", "zzz"]),
+    st.sampled_from(
+        [
+            "exam",
+            "mode",
+            "count",
+            "domains",
+            "tags",
+            "timed",
+            "include_pilot",
+            "choice",
+            "seq",
+            "confirm",
+            "auto",
+            "zzz",
+        ]
+    ),
     st.one_of(junk, st.lists(junk, max_size=4)),
     max_size=8,
 )
@@ -43,7 +62,9 @@ def setup(client):
     exam = make_exam("FUZ-C01")
     user = UserFactory()
     client.force_login(user)
-    attempt = services.attempt_start(user=user, exam=exam, options=services.StartOptions(mode="practice", count=4), now=timezone.now())
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="practice", count=4), now=timezone.now()
+    )
     return {"exam": exam, "user": user, "attempt": attempt}
 
 
@@ -103,14 +124,19 @@ def test_submit_and_flag_never_fail(client, setup, data):
     before = _snapshot()
     response = client.post(reverse("quiz:flag", args=[attempt.pk, 1]), data)
     assert response.status_code in {200, 409}
-    response = client.post(reverse("quiz:submit", args=[attempt.pk]), {k: v for k, v in data.items() if k != "confirm"})
+    response = client.post(
+        reverse("quiz:submit", args=[attempt.pk]), {k: v for k, v in data.items() if k != "confirm"}
+    )
     assert response.status_code == 302
     if "auto" not in data or data["auto"] != "1":
         assert _snapshot()[0] == before[0]
 
 
 @settings(max_examples=60, deadline=None)
-@given(text=st.one_of(st.text(max_size=400), st.binary(max_size=300).map(lambda b: b.decode("latin-1"))), fmt=st.sampled_from([f for f in FORMATS if f not in {"yaml", "json"}]))
+@given(
+    text=st.one_of(st.text(max_size=400), st.binary(max_size=300).map(lambda b: b.decode("latin-1"))),
+    fmt=st.sampled_from([f for f in FORMATS if f not in {"yaml", "json"}]),
+)
 def test_import_parsers_never_raise(text, fmt):
     result = parse_text(text, fmt=fmt, source="fuzz", exam="", domain=None)
     assert isinstance(result.errors, list) and isinstance(result.specs, list)
@@ -120,14 +146,16 @@ def test_import_parsers_never_raise(text, fmt):
 @given(
     content=st.one_of(
         st.binary(max_size=400),
-        st.sampled_from([
-            b"::t:: broken {=a ~b",
-            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><quiz>&e;</quiz>',
-            b"Q?\nA. x\nB. y\n",
-            b"question,option 1,correct\nq,a,7\n",
-            b"exam: FUZ-C01\nquestions: [1, 2, {id: x}]\n",
-            b"### q\n- [ ] a\n",
-        ]),
+        st.sampled_from(
+            [
+                b"::t:: broken {=a ~b",
+                b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><quiz>&e;</quiz>',
+                b"Q?\nA. x\nB. y\n",
+                b"question,option 1,correct\nq,a,7\n",
+                b"exam: FUZ-C01\nquestions: [1, 2, {id: x}]\n",
+                b"### q\n- [ ] a\n",
+            ]
+        ),
     ),
     name=st.sampled_from(["x.gift", "x.xml", "x.txt", "x.csv", "x.yaml", "x.md", "x.json", "noext"]),
 )
@@ -138,6 +166,8 @@ def test_admin_upload_dry_run_never_fails_or_writes(client, setup, content, name
     client.force_login(staff)
     before = Question.objects.count()
     upload = SimpleUploadedFile(name, content)
-    response = client.post(reverse("admin:questions_question_upload"), {"file": upload, "exam": setup["exam"].pk})
+    response = client.post(
+        reverse("admin:questions_question_upload"), {"file": upload, "exam": setup["exam"].pk}
+    )
     assert response.status_code in {200, 302}
     assert Question.objects.count() == before

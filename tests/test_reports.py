@@ -231,7 +231,9 @@ def test_activity_counts_days_in_the_learners_time_zone_and_streak():
     exam = make_exam(question_count=10, unscored=0)
     user = UserFactory(time_zone="Pacific/Auckland")  # UTC+13 in November
     now = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)  # 22:00 local on the 22nd
-    attempt = services.attempt_start(user=user, exam=exam, options=services.StartOptions(mode="full"), now=now)
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="full"), now=now
+    )
     items = list(attempt.items.all())
     for n, item in enumerate(items[:4]):
         # two answers at 23:30 local on the 21st (10:30 UTC on the 21st), two at 21:00 local on the 22nd
@@ -304,4 +306,3 @@ def test_days_to_the_exam_are_counted_from_the_learners_date_not_utcs():
     assert exam_day(user, exam, now=evening_utc)["days"] == 1
     user.time_zone = "UTC"
     assert exam_day(user, exam, now=evening_utc)["days"] == 2
-

@@ -33,7 +33,18 @@ def worker() -> Iterator[subprocess.Popen[bytes]]:
     else:
         env["DATABASE_URL"] = f"sqlite:///{settings_dict['NAME']}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "quiz", "worker", "--pool=solo", "--loglevel=WARNING", "-n", f"test{os.getpid()}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "quiz",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "-n",
+            f"test{os.getpid()}@%h",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -54,7 +65,9 @@ def test_task_travels_through_redis_to_a_worker_and_back(worker):
 def test_worker_computes_the_report_after_submit(worker):
     exam = make_exam(question_count=10, unscored=0)
     user = UserFactory()
-    attempt = services.attempt_start(user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now())
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="full"), now=timezone.now()
+    )
     services.attempt_submit(user=user, attempt_id=attempt.pk, now=timezone.now())
     assert Report.objects.get(user=user, exam=exam).stale  # marked in the submit's transaction
     deadline = time.monotonic() + 60

@@ -106,7 +106,9 @@ def test_candidate_review_and_admin_pages_render_hostile_text_inert(client):
     client.force_login(user)
     item = attempt.items.get(position=0)
     pages = [client.get(reverse("quiz:question", args=[attempt.pk, 0]))]
-    client.post(reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": item.choice_tokens[:1], "seq": 1})
+    client.post(
+        reverse("quiz:save_answer", args=[attempt.pk, 0]), {"choice": item.choice_tokens[:1], "seq": 1}
+    )
     pages.append(client.post(reverse("quiz:check_answer", args=[attempt.pk, 0])))
     client.post(reverse("quiz:submit", args=[attempt.pk]), {"confirm": "yes"})
     pages.append(client.get(reverse("quiz:review", args=[attempt.pk])))
@@ -129,14 +131,20 @@ def test_candidate_review_and_admin_pages_render_hostile_text_inert(client):
 @pytest.mark.parametrize(
     ("fmt", "text"),
     [
-        ("gift", "::X1:: <img src\\=x onerror\\=alert(1)> pick {=<script>alert(1)</script> ~[a](javascript:alert(1))}"),
+        (
+            "gift",
+            "::X1:: <img src\\=x onerror\\=alert(1)> pick {=<script>alert(1)</script> ~[a](javascript:alert(1))}",
+        ),
         ("aiken", "<svg onload=alert(1)> pick\nA. <script>alert(1)</script>\nB. safe\nANSWER: B"),
         ("markdown", "### <iframe src=x></iframe> pick\n- [x] [a](javascript:alert(1))\n- [ ] b"),
-        ("csv", 'question,option 1,option 2,correct\n"<script>alert(1)</script>","<a href=""javascript:x"">a</a>",b,1'),
+        (
+            "csv",
+            'question,option 1,option 2,correct\n"<script>alert(1)</script>","<a href=""javascript:x"">a</a>",b,1',
+        ),
         (
             "moodle-xml",
             '<?xml version="1.0"?><quiz><question type="multichoice"><name><text>m</text></name>'
-            "<questiontext format=\"html\"><text><![CDATA[<img src=x onerror=alert(1)>]]></text></questiontext>"
+            '<questiontext format="html"><text><![CDATA[<img src=x onerror=alert(1)>]]></text></questiontext>'
             '<answer fraction="100"><text><![CDATA[<script>alert(1)</script>]]></text></answer>'
             '<answer fraction="0"><text>b</text></answer></question></quiz>',
         ),
@@ -148,5 +156,9 @@ def test_every_import_format_renders_inert(fmt, text):
     assert result.errors == []
     assert result.specs
     for spec in result.specs:
-        for field in [spec.stem, spec.explanation] + [c.text for c in spec.choices] + [c.rationale for c in spec.choices]:
+        for field in (
+            [spec.stem, spec.explanation]
+            + [c.text for c in spec.choices]
+            + [c.rationale for c in spec.choices]
+        ):
             assert_inert(render_markdown(field))

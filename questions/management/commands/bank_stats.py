@@ -36,8 +36,12 @@ class Command(BaseCommand):
                     f"(needs {d['needed_per_full_mock']}/mock), MR {d['multiple_response_share']:.0%}, "
                     f"key longest {d['longest_key_share']:.0%}, keys {d['correct_positions']}"
                 )
-            self.stdout.write(f"  near-duplicate pairs ({s['near_duplicate_measure']}): {len(s['near_duplicates'])}")
+            self.stdout.write(
+                f"  near-duplicate pairs ({s['near_duplicate_measure']}): {len(s['near_duplicates'])}"
+            )
             for a, b, score in s["near_duplicates"]:
                 self.stdout.write(f"    {a} ~ {b} ({score})")
             for field, ids in s["missing"].items():
-                self.stdout.write(f"  missing {field}: {len(ids)}" + (f" ({', '.join(ids[:10])})" if ids else ""))
+                self.stdout.write(
+                    f"  missing {field}: {len(ids)}" + (f" ({', '.join(ids[:10])})" if ids else "")
+                )

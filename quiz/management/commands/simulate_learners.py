@@ -7,7 +7,9 @@ from quiz.simulation import GAP, simulate
 
 
 class Command(BaseCommand):
-    help = "Check the weakness report against synthetic learners with known abilities (rolled back afterwards)."
+    help = (
+        "Check the weakness report against synthetic learners with known abilities (rolled back afterwards)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--learners", type=int, default=200)
