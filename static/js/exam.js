@@ -127,8 +127,8 @@
   window.addEventListener("online", flush);
 
   /* "Review and submit" waits for queued answers, so the review page lists
-   * what the server holds. Offline, a second click goes anyway (that page then
-   * says which answers are still only on this device). */
+   * what the server holds. If saving keeps failing, a second click goes anyway
+   * (that page then says which answers are still only on this device). */
   var leaving = null;
   document.addEventListener("click", function (event) {
     var link = event.target.closest ? event.target.closest("#review-link") : null;
@@ -256,6 +256,7 @@
     event.preventDefault();
     setStatus("Saving your answer before checking it…", "saving");
     (function wait() {  /* the queue drains by itself: retries, and the "online" event */
+      if (!document.body.contains(source)) return;  /* moved to another question: no check */
       if (!queue.length) { event.detail.issueRequest(true); return; }
       setTimeout(wait, 200);
     })();
