@@ -173,6 +173,7 @@ def test_review_waits_for_queued_answers_warns_about_unsent_ones_and_its_clock_s
     )
     page.reload()
     assert "question 2" in page.inner_text("#unsaved-answers")
+    assert_accessible(page)
 
     # The clock runs here too: at zero the attempt is submitted.
     attempt.deadline = timezone.now() + dt.timedelta(seconds=3)
