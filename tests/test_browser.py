@@ -219,3 +219,4 @@ def test_practice_checks_the_answer_on_screen_then_locks_it(live_server, page):
     options = page.locator("#answer-form input[name=choice]").count()
     assert options >= 4 and page.locator("#answer-form input[name=choice]:disabled").count() == options
     assert page.is_disabled("#check-button")
+    assert_accessible(page)
