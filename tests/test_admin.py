@@ -156,6 +156,7 @@ def test_changelists_search_and_filters_load(client: Any, staff: User, exam: Exa
     assert question.external_id not in client.get(url, {"origin__exact": "admin"}).content.decode()
     listing = client.get(url).content.decode()
     assert "Upload questions" in listing
+    assert "AWS Exam Practice admin</a>" in listing and 'rel="icon"' in listing  # ours, with its icon
     # Each row shows how its stem starts and its domain, so a list of ids can be read.
     assert escape(Truncator(question.stem).chars(90)) in listing
     assert f">D{question.domain.number}<" in listing
