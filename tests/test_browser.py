@@ -131,25 +131,29 @@ def test_sign_up_take_timed_drill_reload_time_out_and_review(live_server, page, 
     assert not [e for e in page.csp_errors if "Content Security Policy" in e]  # type: ignore[attr-defined]
 
 
-def test_review_waits_for_queued_answers_warns_about_unsent_ones_and_its_clock_submits(live_server, page):
+def sign_in_and_start(page, base: str, exam_code: str, *, mode: str, timed: bool = False) -> Attempt:  # type: ignore[no-untyped-def]
+    """A new learner signs in and starts a two-question attempt from the start page."""
     from tests.factories import PASSWORD, UserFactory
 
-    exam = make_exam("BRW-C02", question_count=10, unscored=0, duration=5, per_domain=6)
-    user = UserFactory(email="reviewer@example.com")
-    base = live_server.url
+    user = UserFactory()
     page.goto(base + "/accounts/login/")
     page.fill("input[name=username]", user.email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.goto(base + "/start/")
-    choose_exam(page, exam.code)
+    choose_exam(page, exam_code)
     assert_accessible(page)
-    page.check("input[name=mode][value=drill]")
+    page.check(f"input[name=mode][value={mode}]")
     page.fill("#id_count", "2")
-    page.check("#id_timed")
+    page.set_checked("#id_timed", timed)
     page.click("#start-button")
     page.wait_for_selector("#answer-form")
-    attempt = Attempt.objects.get(user=user)
+    return Attempt.objects.get(user=user)
+
+
+def test_review_waits_for_queued_answers_warns_about_unsent_ones_and_its_clock_submits(live_server, page):
+    exam = make_exam("BRW-C02", question_count=10, unscored=0, duration=5, per_domain=6)
+    attempt = sign_in_and_start(page, live_server.url, exam.code, mode="drill", timed=True)
 
     # Offline, an answer is queued; "Review and submit" waits for it instead of leaving.
     page.context.set_offline(True)
@@ -186,22 +190,8 @@ def test_review_waits_for_queued_answers_warns_about_unsent_ones_and_its_clock_s
 
 
 def test_practice_checks_the_answer_on_screen_then_locks_it(live_server, page):
-    from tests.factories import PASSWORD, UserFactory
-
     exam = make_exam("BRW-C03", question_count=10, unscored=0, duration=5, per_domain=6)
-    user = UserFactory(email="practiser@example.com")
-    base = live_server.url
-    page.goto(base + "/accounts/login/")
-    page.fill("input[name=username]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.goto(base + "/start/")
-    choose_exam(page, exam.code)
-    page.check("input[name=mode][value=practice]")
-    page.fill("#id_count", "2")
-    page.click("#start-button")
-    page.wait_for_selector("#answer-form")
-    attempt = Attempt.objects.get(user=user)
+    attempt = sign_in_and_start(page, live_server.url, exam.code, mode="practice")
 
     # Offline, the choice is queued; "Check answer" waits for it rather than checking the stale blank.
     page.context.set_offline(True)
