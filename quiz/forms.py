@@ -64,7 +64,7 @@ class StartForm(forms.Form):
         cast(IdsField, self.fields["tags"]).queryset = (
             Tag.objects.filter(
                 kind=Tag.Kind.SERVICE,
-                questions__exam__code=self._exam_code,
+                questions__exam__code=self.exam_code,
                 questions__status=Question.Status.PUBLISHED,
             )
             .distinct()
@@ -84,22 +84,19 @@ class StartForm(forms.Form):
         return [self["count"], self["timed"], self["domains"], self["tags"]]
 
     @cached_property
-    def _exam_code(self) -> str:
-        """The exam the domain and service choices belong to: the one posted, else the initial one."""
+    def exam_code(self) -> str:
+        """The exam the domain and service choices belong to: the one posted, else the
+        initial one if there is such an exam, else the first (as the select shows it)."""
         if self.is_bound:  # the exam field itself says what is wrong with a bad code
             code = str(self.data.get("exam") or "")[:20]
             return "" if "\x00" in code else code  # PostgreSQL refuses NUL in text
-        initial = self.initial.get("exam")
-        exam = initial if isinstance(initial, Exam) else Exam.objects.first()
-        return exam.code if exam else ""
-
-    @cached_property
-    def chosen_exam(self) -> Exam | None:
-        return Exam.objects.filter(code=self._exam_code).first()
+        wanted = str(self.initial.get("exam") or "")
+        codes = list(Exam.objects.values_list("code", flat=True))
+        return wanted if wanted in codes else (codes[0] if codes else "")
 
     @cached_property  # the choices callable runs for every value checked: read them once
     def _domain_choices(self) -> list[tuple[int, str]]:
-        domains = Domain.objects.filter(exam__code=self._exam_code).order_by("number")
+        domains = Domain.objects.filter(exam__code=self.exam_code).order_by("number")
         return [(d.number, f"{d.number}. {d.name}") for d in domains]
 
     @staticmethod
@@ -108,8 +105,8 @@ class StartForm(forms.Form):
         code = params.get("exam") or (
             user.target_exam.code if user.target_exam_id and user.target_exam else None
         )
-        if code and "\x00" not in code:  # PostgreSQL refuses NUL in text
-            initial["exam"] = Exam.objects.filter(code=code[:20]).first()
+        if code:  # checked against the exams by exam_code, not looked up here
+            initial["exam"] = code[:20]
         if params.get("mode") in Attempt.Mode.values:
             initial["mode"] = params["mode"]
         count, domains, tags = (str(params.get(k) or "") for k in ("count", "domains", "tags"))

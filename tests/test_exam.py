@@ -681,7 +681,10 @@ def test_the_start_form_offers_the_chosen_exams_own_domains_and_services(client)
     client.force_login(UserFactory())
 
     page = client.get(reverse("quiz:start") + "?exam=TST-B01").content.decode()
+    assert re.search(r'<option value="TST-B01"[^>]*selected', page)
     assert "1. Development with AWS services" in page
+    # An exam that does not exist falls back to the first, as the select shows it.
+    assert 'data-exam="TST-A01"' in client.get(reverse("quiz:start") + "?exam=NOPE").content.decode()
     assert "AWS Lambda" in page and "Amazon S3" in page and "Unused service" not in page
 
     # Choosing another exam swaps in only its options (an htmx GET): its domains and services.
