@@ -36,7 +36,6 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
     weakest = [f"{n}. {names[n]}" if n in names else str(n) for n in data.get("weakest_domains", [])]
     return {
         "exam_day": exam_day(user, exam),
-        "exam_date_set": user.exam_date is not None,
         "breakdowns": breakdowns,
         "weakest_domains": weakest,
         "exams": exams,
