@@ -340,7 +340,7 @@ def test_the_review_page_shows_the_running_clock_and_can_submit_at_zero(client):
     assert clock is not None
     assert 7670 <= int(clock.group(1)) <= 7680
     assert clock.group(2) == _clock_text(int(clock.group(1)))
-    # review.js submits through the same form the exam page uses when time is up.
+    # finish.js submits through the same form the exam page uses when time is up.
     assert 'id="auto-submit-form"' in page and 'name="auto" value="1"' in page
 
 
