@@ -8,6 +8,7 @@ from typing import Any
 from accounts.models import User
 from questions.models import Exam
 from quiz.charts import activity_svg, bar_rows, score_history_svg
+from quiz.labels import MIN_ANSWERS_FOR_BORDERLINE
 from quiz.models import Attempt, Report
 
 
@@ -47,6 +48,7 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
         "open_attempts": [a for a in recent if a.status == Attempt.Status.OPEN],
         "history_svg": score_history_svg(data.get("history", []), exam) if exam and data else "",
         "activity_svg": activity_svg(data.get("activity", {}).get("days", [])) if data else "",
+        "borderline_after": MIN_ANSWERS_FOR_BORDERLINE,
         "domain_bars": bar_rows(data.get("domains", []), data.get("bar", 0.72)) if data else [],
     }
 

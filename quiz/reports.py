@@ -32,7 +32,6 @@ from quiz.models import Attempt, AttemptItem, Report
 from quiz.scoring import scaled_score
 
 HALF_LIFE_DAYS = 30.0
-MIN_ANSWERS_FOR_LABEL = 5
 COUNTS_SENTENCE = (
     "Counts every question of every finished attempt in every mode (unscored pilot items and checked "
     "practice answers included, unanswered counted wrong); score history and readiness use full mocks only."
@@ -109,7 +108,7 @@ def _stats(rows: list[dict[str, Any]], keys_of: Any, bar: float) -> dict[Any, di
     for k, a in acc.items():
         low, high = wilson_interval(a["c"], a["n"])
         mastery = (a["wc"] + 1) / (a["wn"] + 2)  # Beta(1, 1) prior on recency-weighted counts
-        label = report_label(low, high, bar) if a["n"] >= MIN_ANSWERS_FOR_LABEL else report_label(0, 1, bar)
+        label = report_label(low, high, bar, int(a["n"]))
         out[k] = {
             "answered": int(a["n"]),
             "correct": int(a["c"]),
@@ -203,7 +202,7 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
     for d in domain_rows:
         empty = {
             "answered": 0, "correct": 0, "accuracy": None, "low": 0.0, "high": 1.0, "mastery": 0.5,
-            "weighted_n": 0.0, "label": report_label(0, 1, bar), "seconds_per_question": None,
+            "weighted_n": 0.0, "label": report_label(0, 1, bar, 0), "seconds_per_question": None,
         }  # fmt: skip
         stats = domains.get(d.number, empty)
         gap = max(0.0, bar - stats["mastery"])

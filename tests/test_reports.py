@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from quiz import services
-from quiz.labels import MEETS, NEEDS, NOT_ENOUGH, attempt_label, report_label, wilson_interval
+from quiz.labels import BORDERLINE, MEETS, NEEDS, NOT_ENOUGH, attempt_label, report_label, wilson_interval
 from quiz.models import Report
 from quiz.reports import recency_weight, report_compute, report_refresh
 from quiz.tasks import compute_report, refresh_stale_reports
@@ -28,9 +28,21 @@ def test_labels_at_the_edges():
     bar = 0.72
     assert attempt_label(18, 25, bar) == MEETS  # exactly 72%
     assert attempt_label(17, 25, bar) == NEEDS
-    assert report_label(0.72, 0.9, bar) == MEETS
-    assert report_label(0.5, 0.7199, bar) == NEEDS
-    assert report_label(0.6, 0.8, bar) == NOT_ENOUGH
+    assert report_label(0.72, 0.9, bar, answered=5) == MEETS
+    assert report_label(0.5, 0.7199, bar, answered=5) == NEEDS
+    assert report_label(0.72, 0.9, bar, answered=4) == NOT_ENOUGH  # too few to say anything
+    # An interval that holds the bar: few answers know little; many put the domain near the bar.
+    assert report_label(0.6, 0.8, bar, answered=19) == NOT_ENOUGH
+    assert report_label(0.6, 0.8, bar, answered=20) == BORDERLINE
+
+
+def test_a_domain_near_the_bar_after_many_answers_is_borderline_not_unknown():
+    # 24 of 38 right (63%): the 95% interval is about 47%-77%, which holds the 72% bar.
+    low, high = wilson_interval(24, 38)
+    assert low < 0.72 < high
+    assert report_label(low, high, 0.72, answered=38) == BORDERLINE
+    low, high = wilson_interval(5, 8)
+    assert report_label(low, high, 0.72, answered=8) == NOT_ENOUGH
 
 
 def test_recency_weight_halves_every_thirty_days():
@@ -196,6 +208,27 @@ def test_what_next_names_the_weakest_domains(client):
     client.force_login(user)
     body = client.get(reverse("quiz:home")).content.decode()
     assert f"Weakest domains: {expected}." in body
+
+
+@pytest.mark.django_db
+def test_recent_attempts_link_to_their_results_review_or_resume(client):
+    exam = make_exam(question_count=10, unscored=0, per_domain=30)
+    user = UserFactory(target_exam=exam)
+    done = _finished_attempt(user, exam, right={0}, now=NOW)
+    abandoned = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode="drill", count=3), now=NOW
+    )
+    services.attempt_abandon(user=user, attempt_id=abandoned.pk, now=NOW)
+    open_one = services.attempt_start(  # one open attempt per exam: this one after the abandon
+        user=user, exam=exam, options=services.StartOptions(mode="practice", count=3), now=NOW
+    )
+    client.force_login(user)
+    body = client.get(reverse("quiz:home")).content.decode()
+    assert f'href="{reverse("quiz:results", args=[done.pk])}"' in body
+    assert f'href="{reverse("quiz:review", args=[done.pk])}"' in body
+    assert f'href="{reverse("quiz:attempt", args=[open_one.pk])}"' in body
+    assert f"/attempts/{abandoned.pk}/" not in body  # nothing to open
+    assert f'href="{reverse("quiz:history")}"' in body
 
 
 @pytest.mark.django_db
