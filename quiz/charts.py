@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils.html import format_html, format_html_join
@@ -9,43 +10,97 @@ from django.utils.safestring import SafeString, mark_safe
 
 from questions.models import Exam
 
-WIDTH, HEIGHT, PAD = 600, 200, 30
+WIDTH, HEIGHT, PAD = 600, 220, 30
+LEFT = 120  # room for the score axis labels
+MAX_DOT_LABELS = 12  # beyond this many mocks the scores would overlap; each dot keeps its tooltip
 
 
-def score_history_svg(history: list[dict[str, Any]], exam: Exam) -> SafeString:
-    """Scaled score of each full mock, with the pass line. Text table sits beside it for screen readers."""
+def local_time(iso: str, zone: dt.tzinfo | None = None) -> dt.datetime | None:
+    """A stored ISO date or time, in the learner's zone when it has one."""
+    if not iso:
+        return None
+    when = dt.datetime.fromisoformat(iso)
+    return when.astimezone(zone) if zone is not None and when.tzinfo else when
+
+
+def _day(iso: str, zone: dt.tzinfo | None = None) -> str:
+    """'2026-11-15...' as '15 Nov'."""
+    when = local_time(iso, zone)
+    return f"{when.day} {when:%b}" if when else ""
+
+
+def score_history_svg(history: list[dict[str, Any]], exam: Exam, zone: dt.tzinfo | None = None) -> SafeString:
+    """Scaled score of each full mock, with the pass line, the score axis and the first and last dates.
+
+    A text table sits beside it for screen readers.
+    """
     if not history:
         return mark_safe("")
     lo, hi = exam.score_min, exam.score_max
+    bottom = HEIGHT - PAD
 
     def y(score: float) -> float:
-        return HEIGHT - PAD - (score - lo) / (hi - lo) * (HEIGHT - 2 * PAD)
+        return bottom - (score - lo) / (hi - lo) * (HEIGHT - 2 * PAD)
 
     n = len(history)
-    xs = [PAD + (i * (WIDTH - 2 * PAD) / max(n - 1, 1)) for i in range(n)]
-    points = " ".join(f"{x:.1f},{y(h['score'] or lo):.1f}" for x, h in zip(xs, history, strict=True))
+    first = LEFT + 25  # clear of the axis labels
+    xs = [first + (i * (WIDTH - first - PAD) / max(n - 1, 1)) for i in range(n)]
+    scores = [h["score"] if h["score"] is not None else lo for h in history]
+    points = " ".join(f"{x:.1f},{y(v):.1f}" for x, v in zip(xs, scores, strict=True))
     dots = format_html_join(
         "",
         '<circle cx="{}" cy="{}" r="4" class="{}"><title>{}</title></circle>',
         (
             (
                 f"{x:.1f}",
-                f"{y(h['score'] or lo):.1f}",
+                f"{y(v):.1f}",
                 "dot-pass" if h["passed"] else "dot-fail",
-                f"{h['score']} on {h['at'][:10]}",
+                f"{v} on {_day(h['at'], zone)}",
             )
-            for x, h in zip(xs, history, strict=True)
+            for x, v, h in zip(xs, scores, history, strict=True)
         ),
     )
-    pass_y = y(exam.passing_score)
+    values = (
+        format_html_join(
+            "",
+            '<text x="{}" y="{}" text-anchor="middle" class="chart-value">{}</text>',
+            ((f"{x:.1f}", f"{y(v) - 9:.1f}", v) for x, v in zip(xs, scores, strict=True)),
+        )
+        if n <= MAX_DOT_LABELS
+        else ""
+    )
+    ticks = format_html_join(
+        "",
+        '<text x="{}" y="{}" text-anchor="end" class="chart-label">{}</text>',
+        (
+            (LEFT - 8, f"{y(v) + 4:.1f}", text)
+            for v, text in ((hi, hi), (exam.passing_score, f"pass {exam.passing_score}"), (lo, lo))
+        ),
+    )
+    dates = format_html(
+        '<text x="{}" y="{}" text-anchor="{}" class="chart-label">{}</text>',
+        f"{xs[0]:.1f}",
+        HEIGHT - 6,
+        "middle" if n == 1 else "start",
+        _day(history[0]["at"], zone),
+    )
+    if n > 1:
+        dates += format_html(
+            '<text x="{}" y="{}" text-anchor="end" class="chart-label">{}</text>',
+            f"{xs[-1]:.1f}",
+            HEIGHT - 6,
+            _day(history[-1]["at"], zone),
+        )
+    pass_y = f"{y(exam.passing_score):.1f}"
     return format_html(
-        '<svg viewBox="0 0 {w} {h}" class="chart" role="img" aria-labelledby="history-title">'
+        '<svg viewBox="0 0 {w} {h}" class="chart chart-scores" role="img" aria-labelledby="history-title">'
         '<title id="history-title">Estimated scaled score of each full mock; pass line at {p}</title>'
-        '<line x1="{pad}" x2="{xe}" y1="{py}" y2="{py}" class="pass-line"/>'
-        '<text x="{xe}" y="{pty}" text-anchor="end" class="chart-label">pass {p}</text>'
-        '<polyline points="{pts}" class="score-line" fill="none"/>{dots}</svg>',
-        w=WIDTH, h=HEIGHT, p=exam.passing_score, pad=PAD, xe=WIDTH - PAD, py=f"{pass_y:.1f}", pty=f"{pass_y - 4:.1f}",
-        pts=points, dots=dots,
+        '<line x1="{left}" x2="{xe}" y1="{top}" y2="{top}" class="chart-grid"/>'
+        '<line x1="{left}" x2="{xe}" y1="{bottom}" y2="{bottom}" class="chart-grid"/>'
+        '<line x1="{left}" x2="{xe}" y1="{py}" y2="{py}" class="pass-line"/>'
+        '{ticks}{dates}<polyline points="{pts}" class="score-line" fill="none"/>{dots}{values}</svg>',
+        w=WIDTH, h=HEIGHT, p=exam.passing_score, left=LEFT, xe=WIDTH - PAD, top=PAD, bottom=bottom,
+        py=pass_y, ticks=ticks, dates=dates, pts=points, dots=dots, values=values,
     )  # fmt: skip
 
 
@@ -67,27 +122,31 @@ def bar_rows(domains: list[dict[str, Any]], bar: float) -> list[dict[str, Any]]:
 
 
 def activity_svg(days: list[dict[str, Any]]) -> SafeString:
-    """Questions answered per day as columns."""
+    """Questions answered per day as columns, with the busiest day's count and the first and last dates."""
     if not days:
         return mark_safe("")
     top = max([d["answered"] for d in days] + [1])
-    width = 10
+    width, height, base = 10, 60, 72  # column pitch, tallest column, baseline (room for the top label)
     bars = format_html_join(
         "",
         '<rect x="{}" y="{}" width="8" height="{}" class="bar-fill"><title>{}: {}</title></rect>',
         (
             (
                 i * width,
-                f"{60 - 60 * d['answered'] / top:.1f}",
-                f"{60 * d['answered'] / top:.1f}",
+                f"{base - height * d['answered'] / top:.1f}",
+                f"{height * d['answered'] / top:.1f}",
                 d["day"],
                 d["answered"],
             )
             for i, d in enumerate(days)
         ),
     )
+    right = len(days) * width
     return format_html(
-        '<svg viewBox="0 0 {} 62" class="chart chart-activity" role="img" aria-label="Questions answered per day, last 30 days">{}</svg>',
-        len(days) * width,
-        bars,
-    )
+        '<svg viewBox="0 0 {right} 90" class="chart chart-activity" role="img" aria-label="Questions answered per day, last {n} days">'
+        '<line x1="0" x2="{right}" y1="{base}" y2="{base}" class="chart-grid"/>'
+        '<text x="0" y="9" class="chart-label">most in a day: {top}</text>{bars}'
+        '<text x="0" y="87" class="chart-label">{first}</text>'
+        '<text x="{right}" y="87" text-anchor="end" class="chart-label">{last}</text></svg>',
+        right=right, n=len(days), base=base, top=top, bars=bars, first=_day(days[0]["day"]), last=_day(days[-1]["day"]),
+    )  # fmt: skip

@@ -1,10 +1,12 @@
 import datetime as dt
 import math
+import zoneinfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from questions.models import Exam
 from quiz import services
 from quiz.labels import BORDERLINE, MEETS, NEEDS, NOT_ENOUGH, attempt_label, report_label, wilson_interval
 from quiz.models import Report
@@ -339,3 +341,31 @@ def test_days_to_the_exam_are_counted_from_the_learners_date_not_utcs():
     assert exam_day(user, exam, now=evening_utc)["days"] == 1
     user.time_zone = "UTC"
     assert exam_day(user, exam, now=evening_utc)["days"] == 2
+
+
+def test_score_chart_labels_scores_axis_and_dates_in_the_learners_zone():
+    from quiz.charts import MAX_DOT_LABELS, score_history_svg
+
+    exam = Exam(code="CHT-C01", name="Chart", score_min=100, score_max=1000, passing_score=720)  # unsaved
+    history = [
+        {"at": "2026-11-15T23:30:00+00:00", "score": 655, "passed": False},
+        {"at": "2026-11-20T10:00:00+00:00", "score": 781, "passed": True},
+    ]
+    svg = score_history_svg(history, exam, zoneinfo.ZoneInfo("Pacific/Auckland"))  # UTC+13 in November
+    assert ">655</text>" in svg and ">781</text>" in svg  # each mock's score is written by its dot
+    assert ">pass 720</text>" in svg and ">1000</text>" in svg and ">100</text>" in svg
+    assert ">16 Nov</text>" in svg and ">20 Nov</text>" in svg  # 23:30 UTC is the next day in Auckland
+    assert "655 on 16 Nov" in svg
+    many = [dict(history[1], score=700 + i) for i in range(MAX_DOT_LABELS + 1)]
+    assert ">700</text>" not in score_history_svg(many, exam)  # too many to write: tooltips only
+    assert "<title>700 on 20 Nov</title>" in score_history_svg(many, exam)
+
+
+def test_activity_chart_names_its_busiest_day_and_its_first_and_last_dates():
+    from quiz.charts import activity_svg
+
+    days = [{"day": f"2026-11-{d:02d}", "answered": d % 7} for d in range(1, 31)]
+    svg = activity_svg(days)
+    assert "most in a day: 6" in svg
+    assert ">1 Nov</text>" in svg and ">30 Nov</text>" in svg
+    assert svg.count("<rect") == 30
