@@ -102,8 +102,15 @@ class StartForm(forms.Form):
     @staticmethod
     def initial_from(params: QueryDict, user: User) -> dict[str, Any]:
         initial: dict[str, Any] = {}
-        code = params.get("exam") or (
-            user.target_exam.code if user.target_exam_id and user.target_exam else None
+        # The exam asked for, else the learner's target exam, else the one they last
+        # practised (as the dashboard picks it), else the first in the list.
+        code = (
+            params.get("exam")
+            or (user.target_exam.code if user.target_exam_id and user.target_exam else None)
+            or Attempt.objects.filter(user=user)
+            .order_by("-started_at")
+            .values_list("exam__code", flat=True)
+            .first()
         )
         if code:  # checked against the exams by exam_code, not looked up here
             initial["exam"] = code[:20]

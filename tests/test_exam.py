@@ -697,6 +697,22 @@ def test_the_start_form_offers_the_chosen_exams_own_domains_and_services(client)
     assert 'value="7"' in fragment  # the count typed so far is kept
 
 
+def test_the_start_page_opens_on_the_target_exam_else_the_last_one_practised(client):
+    first = make_exam("TST-A01")
+    second = make_exam("TST-B01")
+    user = UserFactory()
+    client.force_login(user)
+    selected = r'<option value="{}"[^>]*selected'
+    assert 'data-exam="TST-A01"' in client.get(reverse("quiz:start")).content.decode()  # the first
+    start(user, second, now=timezone.now())
+    assert re.search(selected.format("TST-B01"), client.get(reverse("quiz:start")).content.decode())
+    user.target_exam = first
+    user.save()
+    assert re.search(selected.format("TST-A01"), client.get(reverse("quiz:start")).content.decode())
+    page = client.get(reverse("quiz:start") + "?exam=TST-B01").content.decode()  # the link's exam wins
+    assert re.search(selected.format("TST-B01"), page)
+
+
 def test_a_domain_the_exam_does_not_have_is_refused_with_a_clear_message(client):
     exam = make_exam()
     client.force_login(UserFactory())
