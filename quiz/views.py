@@ -307,6 +307,16 @@ def results(request: HttpRequest, attempt_id: int) -> HttpResponse:
 REVIEW_FILTERS = {"all": "All", "incorrect": "Incorrect", "unanswered": "Unanswered", "flagged": "Flagged"}
 
 
+def _review_shows(key: str, item: AttemptItem) -> bool:
+    if key == "incorrect":
+        return item.correct is False
+    if key == "unanswered":
+        return not item.selected
+    if key == "flagged":
+        return item.flagged
+    return True
+
+
 @login_required
 def review(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _get_attempt_for_user(request, attempt_id)
@@ -314,22 +324,21 @@ def review(request: HttpRequest, attempt_id: int) -> HttpResponse:
         raise Http404("Review opens when the attempt is submitted")
     show = request.GET.get("show", "all")
     show = show if show in REVIEW_FILTERS else "all"
-    items = attempt.items.select_related("version", "question").order_by("position")
-    if show == "incorrect":
-        items = items.filter(correct=False)
-    elif show == "unanswered":
-        items = items.filter(selected=[])
-    elif show == "flagged":
-        items = items.filter(flagged=True)
     domain = _int(request.GET.get("domain"), 0)
-    if domain:
-        items = items.filter(domain_number=domain)
+    # At most an exam's worth of rows: filter and count them here, so every button can say how many.
+    in_domain = [
+        i
+        for i in attempt.items.select_related("version", "question").order_by("position")
+        if not domain or i.domain_number == domain
+    ]
+    counts = {key: sum(1 for i in in_domain if _review_shows(key, i)) for key in REVIEW_FILTERS}
+    items = [i for i in in_domain if _review_shows(show, i)]
     rows = [{"item": i, "data": i.version.data, "choices": i.review_choices()} for i in items]
     context = {
         "attempt": attempt,
         "rows": rows,
         "show": show,
-        "filters": REVIEW_FILTERS,
+        "filters": [(key, label, counts[key]) for key, label in REVIEW_FILTERS.items()],
         "domain": domain,
         "domains": attempt.exam.domains.all(),
         "problem_form": ProblemReportForm(),

@@ -430,6 +430,44 @@ def test_flag_and_review_filters(client):
     assert item.version.data["choices"][0]["rationale"] in everything
 
 
+def test_review_counts_each_filter_and_indexes_the_questions_it_shows(client):
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    items = {i.position: i for i in attempt.items.select_related("version")}
+    for position in (0, 1, 2):  # three right
+        services.answer_save(
+            user=user, attempt_id=attempt.pk, position=position, tokens=correct_tokens(items[position]),
+            seq=1, now=timezone.now(),
+        )  # fmt: skip
+    wrong = [t for t, i in zip(items[3].choice_tokens, items[3].choice_order, strict=True)
+             if i not in items[3].version.correct_indexes()][:1]  # fmt: skip
+    services.answer_save(
+        user=user, attempt_id=attempt.pk, position=3, tokens=wrong, seq=1, now=timezone.now()
+    )
+    services.item_flag(user=user, attempt_id=attempt.pk, position=4, flagged=True)
+    services.attempt_submit(user=user, attempt_id=attempt.pk, now=timezone.now())
+    client.force_login(user)
+    url = reverse("quiz:review", args=[attempt.pk])
+
+    page = client.get(url).content.decode()
+    for label, count in (("All", 10), ("Incorrect", 7), ("Unanswered", 6), ("Flagged", 1)):
+        assert re.search(rf">{label} \({count}\)</a>", page), label
+    index = re.findall(r'<a href="#q(\d+)" class="nav-item ([a-z ]+)" aria-label="([^"]+)"', page)
+    assert [int(n) for n, _, _ in index] == list(range(1, 11))
+    assert index[0][1:] == ("right", "Question 1: correct")
+    assert index[3][1:] == ("wrong", "Question 4: incorrect")
+    assert index[4][1:] == ("unanswered flagged", "Question 5: unanswered, flagged")
+    for n, _, _ in index:
+        assert f'id="q{n}"' in page  # every jump has its target
+
+    wrong_only = client.get(url + "?show=incorrect").content.decode()
+    assert [int(n) for n in re.findall(r'<a href="#q(\d+)"', wrong_only)] == [4, 5, 6, 7, 8, 9, 10]
+    one_domain = client.get(url + f"?show=all&domain={items[0].domain_number}").content.decode()
+    in_domain = sum(1 for i in items.values() if i.domain_number == items[0].domain_number)
+    assert re.search(rf">All \({in_domain}\)</a>", one_domain)
+
+
 def test_problem_report_lands_in_triage(client):
     exam = make_exam()
     user = UserFactory()
