@@ -21,8 +21,17 @@ class SignupForm(forms.Form):
         help_text=password_validation.password_validators_help_text_html(),
     )
 
+    # Filled by static/js/timezone.js; without JavaScript, or with a name we do not know, UTC.
+    time_zone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-browser-time-zone": ""})
+    )
+
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
+
+    def clean_time_zone(self) -> str:
+        zone = self.cleaned_data.get("time_zone") or ""
+        return zone if zone in zoneinfo.available_timezones() else "UTC"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

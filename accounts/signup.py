@@ -25,12 +25,14 @@ def _activation_url(request: HttpRequest, user: User) -> str:
     return request.build_absolute_uri(reverse("accounts:activate", args=[uid, token]))
 
 
-def signup_request(*, request: HttpRequest, email: str, password: str) -> None:
+def signup_request(*, request: HttpRequest, email: str, password: str, time_zone: str = "UTC") -> None:
     existing = User.objects.filter(email__iexact=email).first()
     if existing is None:
         try:
             with transaction.atomic():
-                user = User.objects.create_user(email=email, password=password, is_active=False)
+                user = User.objects.create_user(
+                    email=email, password=password, is_active=False, time_zone=time_zone
+                )
         except IntegrityError:  # a concurrent sign-up took the address first
             existing = User.objects.get(email__iexact=email)
         else:

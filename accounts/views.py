@@ -28,7 +28,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         signup_request(
-            request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            request=request,
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            time_zone=form.cleaned_data["time_zone"],
         )
         return render(request, "accounts/check_inbox.html", {"email": form.cleaned_data["email"]})
     return render(request, "accounts/signup.html", {"form": form}, status=422 if form.errors else 200)

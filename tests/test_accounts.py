@@ -39,6 +39,25 @@ def test_signup_creates_inactive_account_and_activation_link_logs_in_once(client
     assert client.get(link).status_code == 400  # a used link does not work twice
 
 
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("Europe/Berlin", "Europe/Berlin"), ("Mars/Olympus_Mons", "UTC"), ("", "UTC"), (None, "UTC")],
+)
+def test_signup_keeps_the_browsers_time_zone_when_it_is_a_known_one(client, sent, stored):
+    data = {"email": "zone@example.com", "password": PASSWORD}
+    if sent is not None:
+        data["time_zone"] = sent
+    assert client.post(reverse("accounts:signup"), data).status_code == 200
+    assert User.objects.get().time_zone == stored
+
+
+def test_the_signup_and_profile_pages_load_the_time_zone_script(client):
+    assert b"js/timezone" in client.get(reverse("accounts:signup")).content
+    assert b"data-browser-time-zone" in client.get(reverse("accounts:signup")).content
+    client.force_login(UserFactory())
+    assert b'id="time-zone-hint"' in client.get(reverse("accounts:profile")).content
+
+
 def test_signup_with_taken_address_shows_same_page_and_notifies_owner(client):
     owner = UserFactory(email="taken@example.com")
     response = client.post(

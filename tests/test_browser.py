@@ -10,11 +10,13 @@ from django.core import mail
 from django.db import connections
 from django.utils import timezone
 
+from accounts.models import User
 from quiz.models import Attempt
 from tests.factories import make_exam
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+BROWSER_ZONE = "Europe/Berlin"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -32,7 +34,8 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        # A browser away from UTC: nothing may depend on the learner sitting in UTC.
+        context = browser.new_context(viewport={"width": 1200, "height": 900}, timezone_id=BROWSER_ZONE)
         page = context.new_page()
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -71,6 +74,7 @@ def test_sign_up_take_timed_drill_reload_time_out_and_review(live_server, page, 
     page.fill("#id_password", "a long enough passphrase 9")
     page.click("button[type=submit]")
     page.wait_for_selector("text=Check your inbox")
+    assert User.objects.get(email="learner@example.com").time_zone == BROWSER_ZONE  # sent by the page
     link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
     page.goto(link.replace("http://testserver", base))
     page.wait_for_selector("text=Your account is ready")
@@ -210,3 +214,27 @@ def test_practice_checks_the_answer_on_screen_then_locks_it(live_server, page):
     assert options >= 4 and page.locator("#answer-form input[name=choice]:disabled").count() == options
     assert page.is_disabled("#check-button")
     assert_accessible(page)
+
+
+def test_the_profile_offers_the_browsers_time_zone(live_server, page):
+    from tests.factories import PASSWORD, UserFactory
+
+    user = UserFactory(time_zone="UTC")
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("input[name=username]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(live_server.url + "/accounts/profile/")
+    page.wait_for_selector("#time-zone-hint:not([hidden])")
+    assert page.text_content("#time-zone-hint [data-zone]") == BROWSER_ZONE
+    assert_accessible(page)
+    page.click("#time-zone-hint button")
+    assert page.input_value("#id_time_zone") == BROWSER_ZONE
+    page.click("button[type=submit].primary")
+    page.wait_for_load_state()
+    user.refresh_from_db()
+    assert user.time_zone == BROWSER_ZONE
+    page.goto(live_server.url + "/accounts/profile/")  # now they agree: no offer
+    page.wait_for_load_state("networkidle")
+    assert not page.is_visible("#time-zone-hint")
+    assert not page.csp_errors
