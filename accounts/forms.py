@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django import forms
@@ -8,7 +7,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from accounts import throttle
-from accounts.models import User
+from accounts.models import User, known_time_zones
 
 GENERIC_LOGIN_ERROR = "That email and password did not match, or sign-in is paused after several failed attempts. Try again in a few minutes or reset your password."
 
@@ -31,7 +30,7 @@ class SignupForm(forms.Form):
 
     def clean_time_zone(self) -> str:
         zone = self.cleaned_data.get("time_zone") or ""
-        return zone if zone in zoneinfo.available_timezones() else "UTC"
+        return zone if zone in known_time_zones() else "UTC"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -88,7 +87,7 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         time_zone = self.fields["time_zone"]
         assert isinstance(time_zone, forms.ChoiceField)
-        time_zone.choices = [(z, z) for z in sorted(zoneinfo.available_timezones())]
+        time_zone.choices = [(z, z) for z in sorted(known_time_zones())]
         self.fields["extra_time_minutes"].widget.attrs.update({"min": 0, "max": 120, "step": 5})
 
     def clean_extra_time_minutes(self) -> int:
