@@ -162,6 +162,13 @@ class AttemptItem(models.Model):
         return bool(self.selected)
 
     @property
+    def outcome(self) -> str:
+        """After grading: "unanswered", "correct" or "incorrect" (the review shows it)."""
+        if not self.selected:
+            return "unanswered"
+        return "correct" if self.correct else "incorrect"
+
+    @property
     def choose(self) -> int:
         return int(self.version.data.get("choose", 1))
 

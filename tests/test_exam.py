@@ -455,8 +455,8 @@ def test_review_counts_each_filter_and_indexes_the_questions_it_shows(client):
         assert re.search(rf">{label} \({count}\)</a>", page), label
     index = re.findall(r'<a href="#q(\d+)" class="nav-item ([a-z ]+)" aria-label="([^"]+)"', page)
     assert [int(n) for n, _, _ in index] == list(range(1, 11))
-    assert index[0][1:] == ("right", "Question 1: correct")
-    assert index[3][1:] == ("wrong", "Question 4: incorrect")
+    assert index[0][1:] == ("correct", "Question 1: correct")
+    assert index[3][1:] == ("incorrect", "Question 4: incorrect")
     assert index[4][1:] == ("unanswered flagged", "Question 5: unanswered, flagged")
     for n, _, _ in index:
         assert f'id="q{n}"' in page  # every jump has its target
