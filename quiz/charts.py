@@ -15,22 +15,15 @@ LEFT = 120  # room for the score axis labels
 MAX_DOT_LABELS = 12  # beyond this many mocks the scores would overlap; each dot keeps its tooltip
 
 
-def local_time(iso: str, zone: dt.tzinfo | None = None) -> dt.datetime | None:
-    """A stored ISO date or time, in the learner's zone when it has one."""
-    if not iso:
-        return None
-    when = dt.datetime.fromisoformat(iso)
-    return when.astimezone(zone) if zone is not None and when.tzinfo else when
+def _short_date(day: dt.date) -> str:
+    """15 Nov."""
+    return f"{day.day} {day:%b}"
 
 
-def _day(iso: str, zone: dt.tzinfo | None = None) -> str:
-    """'2026-11-15...' as '15 Nov'."""
-    when = local_time(iso, zone)
-    return f"{when.day} {when:%b}" if when else ""
-
-
-def score_history_svg(history: list[dict[str, Any]], exam: Exam, zone: dt.tzinfo | None = None) -> SafeString:
+def score_history_svg(history: list[dict[str, Any]], exam: Exam) -> SafeString:
     """Scaled score of each full mock, with the pass line, the score axis and the first and last dates.
+
+    Each row has ``score``, ``passed`` and ``when`` (its time in the learner's time zone).
 
     A text table sits beside it for screen readers.
     """
@@ -55,7 +48,7 @@ def score_history_svg(history: list[dict[str, Any]], exam: Exam, zone: dt.tzinfo
                 f"{x:.1f}",
                 f"{y(v):.1f}",
                 "dot-pass" if h["passed"] else "dot-fail",
-                f"{v} on {_day(h['at'], zone)}",
+                f"{v} on {_short_date(h['when'])}",
             )
             for x, v, h in zip(xs, scores, history, strict=True)
         ),
@@ -82,14 +75,14 @@ def score_history_svg(history: list[dict[str, Any]], exam: Exam, zone: dt.tzinfo
         f"{xs[0]:.1f}",
         HEIGHT - 6,
         "middle" if n == 1 else "start",
-        _day(history[0]["at"], zone),
+        _short_date(history[0]["when"]),
     )
     if n > 1:
         dates += format_html(
             '<text x="{}" y="{}" text-anchor="end" class="chart-label">{}</text>',
             f"{xs[-1]:.1f}",
             HEIGHT - 6,
-            _day(history[-1]["at"], zone),
+            _short_date(history[-1]["when"]),
         )
     pass_y = f"{y(exam.passing_score):.1f}"
     return format_html(
@@ -148,5 +141,5 @@ def activity_svg(days: list[dict[str, Any]]) -> SafeString:
         '<text x="0" y="9" class="chart-label">most in a day: {top}</text>{bars}'
         '<text x="0" y="87" class="chart-label">{first}</text>'
         '<text x="{right}" y="87" text-anchor="end" class="chart-label">{last}</text></svg>',
-        right=right, n=len(days), base=base, top=top, bars=bars, first=_day(days[0]["day"]), last=_day(days[-1]["day"]),
+        right=right, n=len(days), base=base, top=top, bars=bars, first=_short_date(dt.date.fromisoformat(days[0]["day"])), last=_short_date(dt.date.fromisoformat(days[-1]["day"])),
     )  # fmt: skip

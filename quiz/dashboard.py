@@ -8,7 +8,7 @@ from typing import Any
 
 from accounts.models import User
 from questions.models import Exam
-from quiz.charts import activity_svg, bar_rows, local_time, score_history_svg
+from quiz.charts import activity_svg, bar_rows, score_history_svg
 from quiz.labels import MIN_ANSWERS_FOR_BORDERLINE
 from quiz.models import Attempt, Report
 
@@ -34,8 +34,7 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
             ("By task statement", tasks, "Task"),
             ("By AWS service, weakest first", tags, "Service"),
         ]
-    zone = zoneinfo.ZoneInfo(user.time_zone)
-    history = [{**h, "when": local_time(h["at"], zone)} for h in data.get("history", [])]
+    history = history_in_zone(data.get("history", []), zoneinfo.ZoneInfo(user.time_zone))
     names = {d["number"]: d["name"] for d in data.get("domains", [])}
     weakest = [f"{n}. {names[n]}" if n in names else str(n) for n in data.get("weakest_domains", [])]
     return {
@@ -50,11 +49,16 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
         "computing": bool(report and report.stale),
         "recent": recent,
         "open_attempts": [a for a in recent if a.status == Attempt.Status.OPEN],
-        "history_svg": score_history_svg(history, exam, zone) if exam and data else "",
+        "history_svg": score_history_svg(history, exam) if exam and data else "",
         "activity_svg": activity_svg(data.get("activity", {}).get("days", [])) if data else "",
         "borderline_after": MIN_ANSWERS_FOR_BORDERLINE,
         "domain_bars": bar_rows(data.get("domains", []), data.get("bar", 0.72)) if data else [],
     }
+
+
+def history_in_zone(history: list[dict[str, Any]], zone: dt.tzinfo) -> list[dict[str, Any]]:
+    """The report's full mocks, each with ``when``: its stored UTC time in the learner's zone."""
+    return [{**h, "when": dt.datetime.fromisoformat(h["at"]).astimezone(zone)} for h in history if h["at"]]
 
 
 def exam_day(user: User, exam: Exam | None, now: dt.datetime | None = None) -> dict[str, Any] | None:

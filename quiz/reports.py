@@ -27,7 +27,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from questions.models import Exam, Question, Tag
-from quiz.labels import report_label, wilson_interval
+from quiz.labels import NOT_ENOUGH, report_label, wilson_interval
 from quiz.models import Attempt, AttemptItem, Report
 from quiz.scoring import scaled_score
 
@@ -202,7 +202,7 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
     for d in domain_rows:
         empty = {
             "answered": 0, "correct": 0, "accuracy": None, "low": 0.0, "high": 1.0, "mastery": 0.5,
-            "weighted_n": 0.0, "label": report_label(0, 1, bar, 0), "seconds_per_question": None,
+            "weighted_n": 0.0, "label": NOT_ENOUGH, "seconds_per_question": None,
         }  # fmt: skip
         stats = domains.get(d.number, empty)
         gap = max(0.0, bar - stats["mastery"])

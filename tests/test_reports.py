@@ -345,13 +345,15 @@ def test_days_to_the_exam_are_counted_from_the_learners_date_not_utcs():
 
 def test_score_chart_labels_scores_axis_and_dates_in_the_learners_zone():
     from quiz.charts import MAX_DOT_LABELS, score_history_svg
+    from quiz.dashboard import history_in_zone
 
     exam = Exam(code="CHT-C01", name="Chart", score_min=100, score_max=1000, passing_score=720)  # unsaved
     history = [
         {"at": "2026-11-15T23:30:00+00:00", "score": 655, "passed": False},
         {"at": "2026-11-20T10:00:00+00:00", "score": 781, "passed": True},
     ]
-    svg = score_history_svg(history, exam, zoneinfo.ZoneInfo("Pacific/Auckland"))  # UTC+13 in November
+    history = history_in_zone(history, zoneinfo.ZoneInfo("Pacific/Auckland"))  # UTC+13 in November
+    svg = score_history_svg(history, exam)
     assert ">655</text>" in svg and ">781</text>" in svg  # each mock's score is written by its dot
     assert ">pass 720</text>" in svg and ">1000</text>" in svg and ">100</text>" in svg
     assert ">16 Nov</text>" in svg and ">20 Nov</text>" in svg  # 23:30 UTC is the next day in Auckland
