@@ -1,4 +1,5 @@
-"""Admin for attempts and their aftermath: problem reports, key corrections, weakness reports.
+"""Admin for attempts and their aftermath: problem reports, key corrections, weakness reports,
+and the item analysis (how learners do on each question version).
 
 Recorded results are read-only here. The one way to change them is the
 "Correct the key" page (``keycorrection/question/<id>/correct/``, linked from
@@ -19,11 +20,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
 from questions.models import Question
 from quiz import services
-from quiz.models import Attempt, AttemptItem, KeyCorrection, ProblemReport, Report
+from quiz.itemstats import MIN_LEARNERS
+from quiz.models import Attempt, AttemptItem, ItemStat, KeyCorrection, ProblemReport, Report
 
 
 class ReadOnlyMixin:
@@ -201,3 +204,99 @@ class ReportAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ("exam", "stale")
     list_select_related = ("user", "exam")
     search_fields = ("user__email",)
+
+
+class EnoughLearnersFilter(admin.SimpleListFilter):
+    title = "learners"
+    parameter_name = "learners"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("enough", f"{MIN_LEARNERS} or more"), ("few", f"fewer than {MIN_LEARNERS}")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ItemStat]) -> QuerySet[ItemStat]:
+        if self.value() == "enough":
+            return queryset.filter(learners__gte=MIN_LEARNERS)
+        if self.value() == "few":
+            return queryset.filter(learners__lt=MIN_LEARNERS)
+        return queryset
+
+
+@admin.register(ItemStat)
+class ItemStatAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Item analysis, recomputed nightly (or by ``manage.py item_stats``): sort by facility or
+    discrimination, or filter the flagged items, to find wrong keys and unclear stems."""
+
+    list_display = (
+        "question_external_id",
+        "version_number",
+        "learners",
+        "facility_percent",
+        "discrimination",
+        "flag_text",
+    )
+    list_filter = ("flagged", EnoughLearnersFilter, "version__question__exam")
+    list_select_related = ("version__question",)
+    search_fields = ("version__question__external_id",)
+    fields = (
+        "question_links",
+        "version_number",
+        "learners",
+        "facility_percent",
+        "discrimination",
+        "options_table",
+        "flag_text",
+        "computed_at",
+    )
+    readonly_fields = fields
+    ordering = ("-flagged", "facility")
+
+    @admin.display(description="question", ordering="version__question__external_id")
+    def question_external_id(self, stat: ItemStat) -> str:
+        return stat.version.question.external_id
+
+    @admin.display(description="question")
+    def question_links(self, stat: ItemStat) -> str:
+        question = stat.version.question
+        return format_html(
+            '<a href="{}">Edit {}</a> · <a href="{}">Correct the key</a>',
+            reverse("admin:questions_question_change", args=[question.pk]),
+            question.external_id,
+            reverse("admin:quiz_keycorrection_correct", args=[question.pk]),
+        )
+
+    @admin.display(description="version", ordering="version__number")
+    def version_number(self, stat: ItemStat) -> str:
+        current = stat.version.question.current_version_id == stat.version_id
+        return f"v{stat.version.number}" + ("" if current else " (old)")
+
+    @admin.display(description="facility (correct)", ordering="facility")
+    def facility_percent(self, stat: ItemStat) -> str:
+        return f"{stat.facility:.0%}"
+
+    @admin.display(description="flags")
+    def flag_text(self, stat: ItemStat) -> str:
+        return " ".join(stat.flags) or "-"
+
+    @admin.display(description="options")
+    def options_table(self, stat: ItemStat) -> str:
+        choices = stat.version.data["choices"]
+        shares = stat.option_shares()
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    chr(65 + i),
+                    Truncator(choice["text"]).chars(100),
+                    "key" if choice["correct"] else "",
+                    stat.option_counts[i] if i < len(stat.option_counts) else 0,
+                    f"{shares[i]:.0%}" if i < len(shares) else "-",
+                )
+                for i, choice in enumerate(choices)
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>option</th><th>text</th><th></th><th>learners</th><th>share</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )

@@ -186,8 +186,9 @@ class AttemptItem(models.Model):
             for n, (index, token) in enumerate(zip(self.choice_order, self.choice_tokens, strict=True))
         ]
 
-    def review_choices(self) -> list[dict[str, Any]]:
-        """Options in display order with key, rationale and the learner's choice."""
+    def review_choices(self, shares: list[float] | None = None) -> list[dict[str, Any]]:
+        """Options in display order with key, rationale, the learner's choice and, given
+        ``shares`` (in authored order), the share of learners who chose each."""
         choices = self.version.data["choices"]
         selected = set(self.selected)
         return [
@@ -197,6 +198,7 @@ class AttemptItem(models.Model):
                 "correct": choices[index]["correct"],
                 "rationale": choices[index].get("rationale", ""),
                 "selected": index in selected,
+                "share": shares[index] if shares and index < len(shares) else None,
             }
             for n, index in enumerate(self.choice_order)
         ]
@@ -304,3 +306,36 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report {self.user_id}/{self.exam_id}"
+
+
+class ItemStat(models.Model):
+    """How learners did on one question version: each learner's first counted answer.
+
+    Written by ``quiz.itemstats.item_stats_refresh`` (a nightly task), read by the
+    admin's question list and by the review page. ``option_counts`` follows the
+    version's authored option order.
+    """
+
+    version = models.OneToOneField(
+        "questions.QuestionVersion", on_delete=models.CASCADE, primary_key=True, related_name="item_stat"
+    )
+    learners = models.PositiveIntegerField(help_text="Learners whose first counted answer is included.")
+    right = models.PositiveIntegerField(help_text="Of those, how many were correct.")
+    facility = models.FloatField(help_text="right / learners: the share who answered correctly.")
+    option_counts = models.JSONField(default=list, help_text="Learners who chose each option.")
+    discrimination = models.FloatField(
+        null=True, blank=True, help_text="Correlation of this item with the rest of the attempt's score."
+    )
+    flags = models.JSONField(default=list, blank=True)
+    flagged = models.BooleanField(default=False)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "item statistics"
+        verbose_name_plural = "item analysis"
+
+    def __str__(self) -> str:
+        return f"Statistics of {self.version}"
+
+    def option_shares(self) -> list[float]:
+        return [count / self.learners if self.learners else 0.0 for count in self.option_counts]

@@ -251,6 +251,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "quiz.tasks.nightly_refresh_reports",
         "schedule": crontab(hour=3, minute=0),
     },
+    "nightly-item-stats": {"task": "quiz.tasks.refresh_item_stats", "schedule": crontab(hour=3, minute=15)},
     "nightly-clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=30),

@@ -77,6 +77,14 @@ def nightly_refresh_reports() -> int:
     return count
 
 
+@shared_task(ignore_result=True, autoretry_for=(DatabaseError,), max_retries=3, retry_backoff=5)
+def refresh_item_stats() -> int:
+    """Nightly item analysis for authors and the review page."""
+    from quiz.itemstats import item_stats_refresh
+
+    return item_stats_refresh(now=timezone.now())
+
+
 @shared_task
 def ping(value: int) -> int:
     """Round-trip check used by the worker test: the value comes back doubled."""

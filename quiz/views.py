@@ -21,7 +21,8 @@ from quiz import services
 from quiz.assembly import NotEnoughQuestions
 from quiz.forms import ProblemReportForm, StartForm
 from quiz.health import broker_state, database_state
-from quiz.models import Attempt, AttemptItem, ProblemReport, Report
+from quiz.itemstats import MIN_LEARNERS
+from quiz.models import Attempt, AttemptItem, ItemStat, ProblemReport, Report
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -333,7 +334,17 @@ def review(request: HttpRequest, attempt_id: int) -> HttpResponse:
     ]
     counts = {key: sum(1 for i in in_domain if _review_shows(key, i)) for key in REVIEW_FILTERS}
     items = [i for i in in_domain if _review_shows(show, i)]
-    rows = [{"item": i, "data": i.version.data, "choices": i.review_choices()} for i in items]
+    stats = {
+        stat.version_id: stat
+        for stat in ItemStat.objects.filter(
+            version_id__in=[i.version_id for i in items], learners__gte=MIN_LEARNERS
+        )
+    }
+    rows = []
+    for i in items:
+        stat = stats.get(i.version_id)
+        shares = stat.option_shares() if stat else None
+        rows.append({"item": i, "data": i.version.data, "choices": i.review_choices(shares), "stat": stat})
     context = {
         "attempt": attempt,
         "rows": rows,

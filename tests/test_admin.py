@@ -168,6 +168,7 @@ def test_changelists_search_and_filters_load(client: Any, staff: User, exam: Exa
         "quiz_problemreport",
         "quiz_keycorrection",
         "quiz_report",
+        "quiz_itemstat",
         "accounts_user",
         "accounts_loginfailure",
     ):
