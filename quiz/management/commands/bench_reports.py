@@ -9,13 +9,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from quiz.itemstats import item_stats_refresh
 from quiz.models import Attempt, AttemptItem
 from quiz.reports import recency_basis, report_compute, report_refresh
 from quiz.simulation import synthetic_exam
 
 
 class Command(BaseCommand):
-    help = "Build synthetic answers and time report computation (one report, and all). Data is rolled back."
+    help = (
+        "Build synthetic answers and time report computation (one report, and all) and the item analysis. "
+        "Data is rolled back."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--users", type=int, default=10)
@@ -75,6 +79,9 @@ class Command(BaseCommand):
             for user_id in user_ids:
                 report_refresh(user_id=user_id, exam_id=exam.pk, now=now)
             every = time.perf_counter() - started
+            started = time.perf_counter()
+            versions = item_stats_refresh(now=now)
+            analysis = time.perf_counter() - started
             transaction.set_rollback(True)
         self.stdout.write(
             f"database: {connection.vendor}; {users} users x {per_user} answers (built in {built:.1f} s)"
@@ -85,4 +92,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"all {users} reports (compute and store): {every:.2f} s, {every / users * 1000:.1f} ms each"
+        )
+        self.stdout.write(
+            f"item analysis over all {users * per_user} answers ({versions} versions): {analysis:.2f} s"
         )
