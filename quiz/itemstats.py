@@ -104,20 +104,20 @@ def item_flags(
     return flags
 
 
-def item_stats_refresh(*, now: dt.datetime) -> int:
-    """Recompute every version's figures in one pass; returns how many versions have some."""
-    rows = (
-        AttemptItem.objects.filter(counted_at__isnull=False)
-        .order_by("version_id", "user_id", "counted_at", "pk")
-        .values_list(
-            "version_id",
-            "user_id",
-            "correct",
-            "selected",
-            "scored",
-            "attempt__scored_correct",
-            "attempt__scored_total",
-        )
+def item_stats_refresh(*, now: dt.datetime, version_ids: list[int] | None = None) -> int:
+    """Recompute every version's figures in one pass (or only ``version_ids``'s, as a key
+    correction does); returns how many versions have some."""
+    answers = AttemptItem.objects.filter(counted_at__isnull=False)
+    if version_ids is not None:
+        answers = answers.filter(version_id__in=version_ids)
+    rows = answers.order_by("version_id", "user_id", "counted_at", "pk").values_list(
+        "version_id",
+        "user_id",
+        "correct",
+        "selected",
+        "scored",
+        "attempt__scored_correct",
+        "attempt__scored_total",
     )
     tallies: dict[int, _Tally] = {}
     last: tuple[int, int] | None = None
@@ -162,6 +162,7 @@ def item_stats_refresh(*, now: dt.datetime) -> int:
             )
         )
     with transaction.atomic():  # readers see the old figures until the new ones are all in
-        ItemStat.objects.all().delete()
+        old = ItemStat.objects.all()
+        (old if version_ids is None else old.filter(version_id__in=version_ids)).delete()
         ItemStat.objects.bulk_create(stats, batch_size=1000)
     return len(stats)

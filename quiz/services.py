@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User
 from questions.models import Exam, Question, QuestionVersion
 from quiz import assembly, inserts
+from quiz.itemstats import item_stats_refresh
 from quiz.labels import attempt_label
 from quiz.models import Attempt, AttemptItem, KeyCorrection, Report
 from quiz.scoring import passes, scaled_score
@@ -485,6 +486,8 @@ def key_correct(
             item.version = version
             item.correct = item.grade()
             item.save(update_fields=["correct"])
+        # The item analysis of this version follows at once, so its "check the key" flags clear.
+        item_stats_refresh(now=now, version_ids=[version.pk])
         return KeyCorrection.objects.create(
             version=version,
             changed_by=staff,

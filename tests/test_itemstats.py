@@ -108,6 +108,13 @@ def test_a_wrong_looking_key_is_flagged_with_negative_discrimination(exam: Exam)
     other = ItemStat.objects.exclude(pk=stat.pk).first()
     assert other is not None and other.discrimination is not None and other.discrimination > 0.9
 
+    # An author agrees and corrects the key to A: the item's figures follow at once, and the flags clear.
+    staff = User.objects.create_superuser(email="author@example.com", password="long enough pw 1")
+    services.key_correct(version=stat.version, correct_indexes=[0], staff=staff, note="A is right", now=NOW)
+    stat = target_stat()
+    assert (stat.learners, stat.right, stat.flags, stat.flagged) == (24, 14, [], False)
+    assert stat.discrimination is not None and stat.discrimination > 0.9
+
 
 def test_flags_wait_for_enough_learners_and_name_hard_and_easy_items() -> None:
     few = item_flags(learners=MIN_LEARNERS - 1, right=0, discrimination=-1.0, option_counts=[19, 0], key={1})
