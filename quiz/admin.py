@@ -21,9 +21,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator
+from django.utils.safestring import mark_safe
 
 from questions.models import Question
+from questions.rendering import render_markdown
 from quiz import services
 from quiz.itemstats import MIN_LEARNERS
 from quiz.models import Attempt, AttemptItem, ItemStat, KeyCorrection, ProblemReport, Report
@@ -287,7 +288,7 @@ class ItemStatAdmin(ReadOnlyMixin, admin.ModelAdmin):
             (
                 (
                     chr(65 + i),
-                    Truncator(choice["text"]).chars(100),
+                    mark_safe(render_markdown(choice["text"])),  # sanitised, as learners see it
                     "key" if choice["correct"] else "",
                     stat.option_counts[i] if i < len(stat.option_counts) else 0,
                     f"{shares[i]:.0%}" if i < len(shares) else "-",
