@@ -169,6 +169,12 @@ class AttemptItem(models.Model):
         return "correct" if self.correct else "incorrect"
 
     @property
+    def time_spent_text(self) -> str:
+        """How long the question was on screen: "1 min 05 s", or "42 s" under a minute."""
+        minutes, seconds = divmod(round(self.time_spent_ms / 1000), 60)
+        return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+    @property
     def choose(self) -> int:
         return int(self.version.data.get("choose", 1))
 

@@ -574,6 +574,18 @@ def test_time_spent_is_recorded_on_the_server(client):
     client.get(reverse("quiz:question", args=[attempt.pk, 1]))
     spent = attempt.items.get(position=0).time_spent_ms
     assert 39_000 <= spent <= 60_000
+    # The review shows it on each question (and nothing for a question never on screen).
+    client.post(reverse("quiz:submit", args=[attempt.pk]), {"confirm": "yes"})
+    first, second = attempt.items.order_by("position")[:2]
+    review = client.get(reverse("quiz:review", args=[attempt.pk])).content.decode()
+    assert f"{first.time_spent_text} on screen" in review
+    assert review.count(" on screen</span>") == 2 and second.time_spent_ms > 0
+
+
+def test_time_spent_reads_in_minutes_and_seconds():
+    assert AttemptItem(time_spent_ms=42_400).time_spent_text == "42 s"
+    assert AttemptItem(time_spent_ms=65_000).time_spent_text == "1 min 05 s"
+    assert AttemptItem(time_spent_ms=0).time_spent_text == "0 s"
 
 
 def test_question_page_and_answer_save_run_a_fixed_number_of_queries(client, django_assert_num_queries):
