@@ -175,6 +175,7 @@ def test_changelists_search_and_filters_load(client: Any, staff: User, exam: Exa
         assert client.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
     change = client.get(reverse("admin:questions_question_change", args=[question.pk])).content.decode()
     assert "Preview" in change and "Correct the key" in change
+    assert f'{reverse("admin:quiz_itemstat_changelist")}?q={question.external_id}"' in change
     assert client.get(reverse("admin:questions_question_add")).status_code == 200
     assert client.get(reverse("admin:questions_exam_change", args=[exam.pk])).status_code == 200
 
