@@ -63,30 +63,25 @@ def _duration(exam: Exam, user: User, count: int) -> dt.timedelta:
 
 
 def _mistake_ids(user: User, exam: Exam, limit: int) -> list[int]:
-    """Questions answered wrong or flagged in finished attempts, newest first."""
-    rows = (
-        AttemptItem.objects.filter(
-            attempt__user=user, attempt__exam=exam, attempt__status=Attempt.Status.SUBMITTED
-        )
-        .filter(correct=False)
-        .union(
-            AttemptItem.objects.filter(
-                attempt__user=user, attempt__exam=exam, attempt__status=Attempt.Status.SUBMITTED, flagged=True
-            )
-        )
-    )
-    latest: dict[int, Any] = {}
-    for question_id, when in AttemptItem.objects.filter(pk__in=rows.values("pk")).values_list(
-        "question_id", "attempt__submitted_at"
+    """Questions whose latest counted answer was wrong (or unanswered) or flagged, newest first.
+
+    A question the learner then gets right, unflagged, leaves the list: retrying
+    mistakes works them off instead of serving the same ones forever.
+    """
+    latest: dict[int, tuple[Any, bool]] = {}
+    for question_id, when, correct, flagged in (
+        AttemptItem.objects.filter(user=user, exam=exam, counted_at__isnull=False)
+        .order_by("counted_at", "pk")
+        .values_list("question_id", "counted_at", "correct", "flagged")
     ):
-        if question_id not in latest or when > latest[question_id]:
-            latest[question_id] = when
+        latest[question_id] = (when, correct is False or flagged)
+    mistakes = [q for q, (_, missed) in latest.items() if missed]
     published = set(
         Question.objects.published()
-        .filter(pk__in=list(latest), current_version__isnull=False)
+        .filter(pk__in=mistakes, current_version__isnull=False)
         .values_list("pk", flat=True)
     )
-    ordered = sorted((q for q in latest if q in published), key=lambda q: latest[q], reverse=True)
+    ordered = sorted((q for q in mistakes if q in published), key=lambda q: latest[q][0], reverse=True)
     return ordered[:limit]
 
 

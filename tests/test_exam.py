@@ -501,6 +501,31 @@ def test_retry_my_mistakes_uses_wrong_and_flagged_questions_newest_first():
     expected = {i.question_id for i in items[6:]} | {items[0].question_id}
     assert set(retry.items.values_list("question_id", flat=True)) == expected
 
+    # Working them off: the retry gets two right (one of them the flagged one) and one wrong.
+    retried = {i.question_id: i for i in retry.items.select_related("version")}
+    fixed = [items[0].question_id, items[6].question_id]
+    for question_id in fixed:
+        item = retried[question_id]
+        services.answer_save(
+            user=user,
+            attempt_id=retry.pk,
+            position=item.position,
+            tokens=correct_tokens(item),
+            seq=1,
+            now=NOW,
+        )
+    missed = retried[items[7].question_id]
+    services.answer_save(
+        user=user, attempt_id=retry.pk, position=missed.position, tokens=wrong_tokens(missed), seq=1, now=NOW
+    )
+    services.attempt_submit(user=user, attempt_id=retry.pk, now=NOW + dt.timedelta(minutes=5))
+    again = start(user, exam, mode="mistakes", now=NOW + dt.timedelta(minutes=6))
+    remaining = list(again.items.order_by("position").values_list("question_id", flat=True))
+    assert set(remaining) == expected - set(fixed)
+    # Left unanswered again, they stay on the list.
+    services.attempt_submit(user=user, attempt_id=again.pk, now=NOW + dt.timedelta(minutes=7))
+    assert set(services._mistake_ids(user, exam, 65)) == expected - set(fixed)
+
 
 def test_history_lists_attempts(client):
     exam = make_exam()
