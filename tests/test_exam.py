@@ -838,6 +838,26 @@ def test_the_results_page_offers_a_drill_of_the_weakest_domains(client):
     drill = client.get(link.group(1).replace("&amp;", "&")).content.decode()
     ticked = re.findall(r'<input type="checkbox" name="domains" value="(\d)"[^>]*checked', drill)
     assert sorted(ticked) == sorted(str(n) for n in weakest)
+    # Missed questions: the results page also offers to retry them, with the mode chosen.
+    retry = re.search(r'<a class="button" id="retry-mistakes" href="([^"]+)">Retry my mistakes</a>', page)
+    assert retry is not None
+    form = client.get(retry.group(1).replace("&amp;", "&")).content.decode()
+    assert re.search(r'<input type="radio" name="mode" value="mistakes"[^>]*checked', form)
+
+
+def test_a_perfect_attempt_offers_no_retry_of_mistakes(client):
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    attempt = start(user, exam, now=timezone.now())
+    for item in attempt.items.select_related("version"):
+        services.answer_save(
+            user=user, attempt_id=attempt.pk, position=item.position, tokens=correct_tokens(item), seq=1,
+            now=timezone.now(),
+        )  # fmt: skip
+    client.force_login(user)
+    client.post(reverse("quiz:submit", args=[attempt.pk]), {"confirm": "yes"})
+    page = client.get(reverse("quiz:results", args=[attempt.pk])).content.decode()
+    assert "10 / 10" in page and 'id="retry-mistakes"' not in page
 
 
 def test_a_start_with_nothing_ticked_looks_up_only_the_exam(django_assert_num_queries):
