@@ -486,15 +486,14 @@ def test_retry_my_mistakes_uses_wrong_and_flagged_questions_newest_first():
     user = UserFactory()
     attempt = start(user, exam)
     items = list(attempt.items.select_related("version"))
-    for item in items[:6]:
+
+    def save(attempt, item, tokens):  # type: ignore[no-untyped-def]
         services.answer_save(
-            user=user,
-            attempt_id=attempt.pk,
-            position=item.position,
-            tokens=correct_tokens(item),
-            seq=1,
-            now=NOW,
+            user=user, attempt_id=attempt.pk, position=item.position, tokens=tokens, seq=1, now=NOW
         )
+
+    for item in items[:6]:
+        save(attempt, item, correct_tokens(item))
     services.item_flag(user=user, attempt_id=attempt.pk, position=items[0].position, flagged=True)
     services.attempt_submit(user=user, attempt_id=attempt.pk, now=NOW)
     retry = start(user, exam, mode="mistakes", now=NOW + dt.timedelta(minutes=1))
@@ -505,19 +504,9 @@ def test_retry_my_mistakes_uses_wrong_and_flagged_questions_newest_first():
     retried = {i.question_id: i for i in retry.items.select_related("version")}
     fixed = [items[0].question_id, items[6].question_id]
     for question_id in fixed:
-        item = retried[question_id]
-        services.answer_save(
-            user=user,
-            attempt_id=retry.pk,
-            position=item.position,
-            tokens=correct_tokens(item),
-            seq=1,
-            now=NOW,
-        )
+        save(retry, retried[question_id], correct_tokens(retried[question_id]))
     missed = retried[items[7].question_id]
-    services.answer_save(
-        user=user, attempt_id=retry.pk, position=missed.position, tokens=wrong_tokens(missed), seq=1, now=NOW
-    )
+    save(retry, missed, wrong_tokens(missed))
     services.attempt_submit(user=user, attempt_id=retry.pk, now=NOW + dt.timedelta(minutes=5))
     again = start(user, exam, mode="mistakes", now=NOW + dt.timedelta(minutes=6))
     remaining = list(again.items.order_by("position").values_list("question_id", flat=True))
