@@ -227,7 +227,9 @@ def check_answer(request: HttpRequest, attempt_id: int, position: int) -> HttpRe
         return render(
             request, "quiz/question.html#check-result", {"refusal": refused.message}, status=refused.status
         )
-    context = {"item": item, "data": item.version.data, "review": item.review_choices()}
+    stat = ItemStat.objects.filter(version_id=item.version_id, learners__gte=MIN_LEARNERS).first()
+    review = item.review_choices(stat.option_shares() if stat else None)
+    context = {"item": item, "data": item.version.data, "review": review, "stat": stat}
     return render(request, "quiz/question.html#check-result", context)
 
 

@@ -214,3 +214,32 @@ def test_command_prints_the_flagged_items(exam: Exam) -> None:
     text = out.getvalue()
     assert f"12 question version(s) have answers; 12 have at least {MIN_LEARNERS} learners." in text
     assert f"{TARGET} v1 (20 learners):" in text and "Very hard: 0% answer it correctly." in text
+
+
+def test_a_checked_practice_answer_shows_how_other_learners_did(client: Any, exam: Exam) -> None:
+    for n in range(MIN_LEARNERS):
+        take(
+            UserFactory(),
+            exam,
+            lambda item, n=n: key(item) if item.question.external_id != TARGET or n < 15 else [0],
+        )
+    item_stats_refresh(now=NOW)  # 15 of 20 right on the target
+    learner = UserFactory()
+    attempt = services.attempt_start(
+        user=learner, exam=exam, options=services.StartOptions(mode="practice", count=12), now=NOW
+    )
+    item = attempt.items.select_related("version", "question").get(question__external_id=TARGET)
+    token = item.choice_tokens[item.choice_order.index(key(item)[0])]
+    client.force_login(learner)
+    client.post(reverse("quiz:save_answer", args=[attempt.pk, item.position]), {"choice": [token], "seq": 1})
+    page = client.post(reverse("quiz:check_answer", args=[attempt.pk, item.position])).content.decode()
+    assert "75% of 20 learners answered it correctly" in page
+    assert "chosen by 25% of learners" in page and "chosen by 75% of learners" in page
+    # Another question, with figures from too few learners, shows none.
+    ItemStat.objects.update(learners=MIN_LEARNERS - 1)
+    other = attempt.items.select_related("version").exclude(pk=item.pk).first()
+    assert other is not None
+    token = other.choice_tokens[0]
+    client.post(reverse("quiz:save_answer", args=[attempt.pk, other.position]), {"choice": [token], "seq": 1})
+    page = client.post(reverse("quiz:check_answer", args=[attempt.pk, other.position])).content.decode()
+    assert "learners answered it correctly" not in page and "chosen by" not in page
