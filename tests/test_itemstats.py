@@ -58,6 +58,18 @@ def wrong(item: AttemptItem) -> list[int]:
     ]
 
 
+def crowd(exam: Exam) -> None:
+    """MIN_LEARNERS (20) learners who get everything right, except 5 who choose A on the target."""
+    for n in range(MIN_LEARNERS):
+        take(
+            UserFactory(),
+            exam,
+            lambda item, n=n: (
+                [0] if item.question.external_id == TARGET and n >= MIN_LEARNERS - 5 else key(item)
+            ),
+        )
+
+
 def target_stat() -> ItemStat:
     question = Question.objects.get(external_id=TARGET)
     return ItemStat.objects.get(version_id=question.current_version_id)
@@ -168,12 +180,7 @@ def _review(client: Any, user: User, attempt: Attempt) -> str:
 
 
 def test_review_shows_how_other_learners_did_once_there_are_enough(client: Any, exam: Exam) -> None:
-    for n in range(MIN_LEARNERS):
-        take(
-            UserFactory(),
-            exam,
-            lambda item, n=n: key(item) if item.question.external_id != TARGET or n < 15 else [0],
-        )
+    crowd(exam)
     learner = UserFactory()
     mine = take(learner, exam, key)
     item_stats_refresh(now=NOW)  # 21 learners: 16 of 21 right on the target (76%)
@@ -217,12 +224,7 @@ def test_command_prints_the_flagged_items(exam: Exam) -> None:
 
 
 def test_a_checked_practice_answer_shows_how_other_learners_did(client: Any, exam: Exam) -> None:
-    for n in range(MIN_LEARNERS):
-        take(
-            UserFactory(),
-            exam,
-            lambda item, n=n: key(item) if item.question.external_id != TARGET or n < 15 else [0],
-        )
+    crowd(exam)
     item_stats_refresh(now=NOW)  # 15 of 20 right on the target
     learner = UserFactory()
     attempt = services.attempt_start(
