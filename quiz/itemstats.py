@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -102,6 +103,12 @@ def item_flags(
     if facility < HARD_BELOW:
         flags.append(f"Very hard: {facility:.0%} answer it correctly.")
     return flags
+
+
+def shown_to_learners(version_ids: Iterable[int]) -> dict[int, ItemStat]:
+    """The figures learners may see, by version: only those from ``MIN_LEARNERS`` or more."""
+    stats = ItemStat.objects.filter(version_id__in=list(version_ids), learners__gte=MIN_LEARNERS)
+    return {stat.version_id: stat for stat in stats}
 
 
 def item_stats_refresh(*, now: dt.datetime, version_ids: list[int] | None = None) -> int:

@@ -192,11 +192,12 @@ class AttemptItem(models.Model):
             for n, (index, token) in enumerate(zip(self.choice_order, self.choice_tokens, strict=True))
         ]
 
-    def review_choices(self, shares: list[float] | None = None) -> list[dict[str, Any]]:
+    def review_choices(self, stat: ItemStat | None = None) -> list[dict[str, Any]]:
         """Options in display order with key, rationale, the learner's choice and, given
-        ``shares`` (in authored order), the share of learners who chose each."""
+        the version's ``stat``, the share of learners who chose each."""
         choices = self.version.data["choices"]
         selected = set(self.selected)
+        shares = stat.option_shares() if stat else []
         return [
             {
                 "letter": chr(65 + n),
@@ -204,7 +205,7 @@ class AttemptItem(models.Model):
                 "correct": choices[index]["correct"],
                 "rationale": choices[index].get("rationale", ""),
                 "selected": index in selected,
-                "share": shares[index] if shares and index < len(shares) else None,
+                "share": shares[index] if index < len(shares) else None,
             }
             for n, index in enumerate(self.choice_order)
         ]
@@ -317,9 +318,11 @@ class Report(models.Model):
 class ItemStat(models.Model):
     """How learners did on one question version: each learner's first counted answer.
 
-    Written by ``quiz.itemstats.item_stats_refresh`` (a nightly task), read by the
-    admin's question list and by the review page. ``option_counts`` follows the
-    version's authored option order.
+    Written only by ``quiz.itemstats.item_stats_refresh`` (nightly, and for one version
+    on a key correction); read by the admin's item analysis and, through
+    ``shown_to_learners``, by the review and practice check. ``option_counts`` follows
+    the version's authored option order. ``facility`` and ``flagged`` are derived
+    (right / learners, bool(flags)) and stored so the admin can sort and filter on them.
     """
 
     version = models.OneToOneField(

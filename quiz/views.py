@@ -21,8 +21,8 @@ from quiz import services
 from quiz.assembly import NotEnoughQuestions
 from quiz.forms import ProblemReportForm, StartForm
 from quiz.health import broker_state, database_state
-from quiz.itemstats import MIN_LEARNERS
-from quiz.models import Attempt, AttemptItem, ItemStat, ProblemReport, Report
+from quiz.itemstats import shown_to_learners
+from quiz.models import Attempt, AttemptItem, ProblemReport, Report
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -227,9 +227,8 @@ def check_answer(request: HttpRequest, attempt_id: int, position: int) -> HttpRe
         return render(
             request, "quiz/question.html#check-result", {"refusal": refused.message}, status=refused.status
         )
-    stat = ItemStat.objects.filter(version_id=item.version_id, learners__gte=MIN_LEARNERS).first()
-    review = item.review_choices(stat.option_shares() if stat else None)
-    context = {"item": item, "data": item.version.data, "review": review, "stat": stat}
+    stat = shown_to_learners([item.version_id]).get(item.version_id)
+    context = {"item": item, "data": item.version.data, "review": item.review_choices(stat), "stat": stat}
     return render(request, "quiz/question.html#check-result", context)
 
 
@@ -336,17 +335,16 @@ def review(request: HttpRequest, attempt_id: int) -> HttpResponse:
     ]
     counts = {key: sum(1 for i in in_domain if _review_shows(key, i)) for key in REVIEW_FILTERS}
     items = [i for i in in_domain if _review_shows(show, i)]
-    stats = {
-        stat.version_id: stat
-        for stat in ItemStat.objects.filter(
-            version_id__in=[i.version_id for i in items], learners__gte=MIN_LEARNERS
-        )
-    }
-    rows = []
-    for i in items:
-        stat = stats.get(i.version_id)
-        shares = stat.option_shares() if stat else None
-        rows.append({"item": i, "data": i.version.data, "choices": i.review_choices(shares), "stat": stat})
+    stats = shown_to_learners(i.version_id for i in items)
+    rows = [
+        {
+            "item": i,
+            "data": i.version.data,
+            "choices": i.review_choices(stats.get(i.version_id)),
+            "stat": stats.get(i.version_id),
+        }
+        for i in items
+    ]
     context = {
         "attempt": attempt,
         "rows": rows,
