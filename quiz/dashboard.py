@@ -6,11 +6,14 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from django.utils import timezone
+
 from accounts.models import User
 from questions.models import Exam
 from quiz.charts import activity_svg, bar_rows, score_history_svg
 from quiz.labels import MIN_ANSWERS_FOR_BORDERLINE
 from quiz.models import Attempt, Report
+from quiz.spacing import review_summary
 
 
 def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
@@ -34,11 +37,18 @@ def dashboard_context(user: User, exam_code: str | None) -> dict[str, Any]:
             ("By task statement", tasks, "Task"),
             ("By AWS service, weakest first", tags, "Service"),
         ]
-    history = history_in_zone(data.get("history", []), zoneinfo.ZoneInfo(user.time_zone))
+    zone = zoneinfo.ZoneInfo(user.time_zone)
+    history = history_in_zone(data.get("history", []), zone)
+    stored_review = data.get("review", {})
+    review = {
+        **review_summary(map(dt.datetime.fromisoformat, stored_review.get("due", [])), timezone.now(), zone),
+        "learned": stored_review.get("learned", 0),
+    }
     names = {d["number"]: d["name"] for d in data.get("domains", [])}
     weakest = [f"{n}. {names[n]}" if n in names else str(n) for n in data.get("weakest_domains", [])]
     return {
         "exam_day": exam_day(user, exam),
+        "review": review,
         "breakdowns": breakdowns,
         "history": history,
         "weakest_domains": weakest,

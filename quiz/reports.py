@@ -7,8 +7,10 @@ readiness use full mocks only.
 
 Aggregation happens in SQL: answers are grouped by domain (or task statement,
 or service tag) and by day, so Python only combines a bounded number of
-buckets, never the answers themselves. The query count does not depend on how
-many attempts a learner has.
+buckets. The one exception is the spaced-review schedule (``quiz.spacing``),
+which needs each question's answers in order: it reads three small columns per
+counted answer, about 6,500 rows for a learner with a hundred full mocks. The
+query count does not depend on how many attempts a learner has.
 
 Mastery is recency-weighted: an answer ``a`` days old counts ``0.5 ** (a / 30)``
 (a 30-day half-life), so what a learner got right last week matters more than
@@ -30,6 +32,7 @@ from questions.models import Exam, Question, Tag
 from quiz.labels import NOT_ENOUGH, report_label, wilson_interval
 from quiz.models import Attempt, AttemptItem, Report
 from quiz.scoring import scaled_score
+from quiz.spacing import review_schedule
 
 HALF_LIFE_DAYS = 30.0
 COUNTS_SENTENCE = (
@@ -227,6 +230,7 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
         :5
     ]
     total = sum(d["answered"] for d in domain_list)
+    review = review_schedule(user_id, exam_id)
     return {
         "computed_at": now.isoformat(),
         "counts": COUNTS_SENTENCE,
@@ -241,6 +245,7 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
         "weakest_tags": weakest_tags,
         "readiness": readiness(exam, domains, weights) if total else None,
         "activity": activity,
+        "review": {"due": sorted(c.due.isoformat() for c in review.cards), "learned": review.learned},
         "history": [
             {
                 "id": h["pk"],

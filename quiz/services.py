@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from questions.models import Exam, Question, QuestionVersion
-from quiz import assembly, inserts
+from quiz import assembly, inserts, spacing
 from quiz.itemstats import item_stats_refresh
 from quiz.labels import attempt_label
 from quiz.models import Attempt, AttemptItem, KeyCorrection, Report
@@ -62,35 +62,13 @@ def _duration(exam: Exam, user: User, count: int) -> dt.timedelta:
     return dt.timedelta(minutes=minutes)
 
 
-def _mistake_ids(user: User, exam: Exam, limit: int) -> list[int]:
-    """Questions whose latest counted answer was wrong (or unanswered) or flagged, newest first.
-
-    A question the learner then gets right, unflagged, leaves the list: retrying
-    mistakes works them off instead of serving the same ones forever.
-    """
-    latest: dict[int, tuple[Any, bool]] = {}
-    for question_id, when, correct, flagged in (
-        AttemptItem.objects.filter(user=user, exam=exam, counted_at__isnull=False)
-        .order_by("counted_at", "pk")
-        .values_list("question_id", "counted_at", "correct", "flagged")
-    ):
-        latest[question_id] = (when, correct is False or flagged)
-    mistakes = [q for q, (_, missed) in latest.items() if missed]
-    published = set(
-        Question.objects.published()
-        .filter(pk__in=mistakes, current_version__isnull=False)
-        .values_list("pk", flat=True)
-    )
-    ordered = sorted((q for q in mistakes if q in published), key=lambda q: latest[q][0], reverse=True)
-    return ordered[:limit]
-
-
 def attempt_start(
     *, user: User, exam: Exam, options: StartOptions, now: dt.datetime, seed: int | None = None
 ) -> Attempt:
     """Start an attempt, or return the user's open one for this exam.
 
-    Raises :class:`assembly.NotEnoughQuestions` when the bank cannot fill it.
+    Raises :class:`assembly.NotEnoughQuestions` when the bank cannot fill it, and
+    :class:`spacing.NothingDue` when "Retry my mistakes" has nothing due.
     """
     existing = open_attempt(user, exam)
     if existing is not None:
@@ -102,9 +80,11 @@ def attempt_start(
         plan = assembly.plan_weighted(exam, user.pk, scored=exam.scored_count, pilot=pilot, rng=rng)
         count, timed, include_pilot = exam.scored_count + pilot, True, bool(pilot)
     elif mode == Attempt.Mode.MISTAKES:
-        ids = _mistake_ids(user, exam, options.count or exam.question_count)
-        if not ids:
-            raise assembly.NotEnoughQuestions({0: (options.count or 1, 0)}, 0)
+        schedule = spacing.review_schedule(user.pk, exam.pk)
+        due = schedule.due(now)[: options.count or exam.question_count]
+        if not due:
+            raise spacing.NothingDue(schedule.upcoming(now))
+        ids = [card.question_id for card in due]
         plan = assembly.plan_from_ids(ids)
         count, timed, include_pilot = len(ids), options.timed, False
     else:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from questions.models import Exam, Tag
-from quiz import services
+from quiz import services, spacing
 from quiz.assembly import NotEnoughQuestions
 from quiz.forms import ProblemReportForm, StartForm
 from quiz.health import broker_state, database_state
@@ -69,7 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def start(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = StartForm(request.POST or None, initial=StartForm.initial_from(request.GET, user))
-    shortage = None
+    shortage = nothing_due = None
     if request.method == "POST" and form.is_valid():
         exam: Exam = form.cleaned_data["exam"]
         now = timezone.now()
@@ -77,6 +78,9 @@ def start(request: HttpRequest) -> HttpResponse:
             attempt = services.attempt_start(user=user, exam=exam, options=form.options(), now=now)
         except NotEnoughQuestions as exc:
             shortage = exc
+        except spacing.NothingDue as exc:
+            zone = zoneinfo.ZoneInfo(user.time_zone)
+            nothing_due = spacing.review_summary((card.due for card in exc.upcoming), now, zone)
         else:
             if attempt.started_at != now:  # the service returned the open attempt it found
                 messages.info(request, "You have an attempt in progress for this exam: resuming it.")
@@ -90,8 +94,8 @@ def start(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "quiz/start.html",
-        {"form": form, "shortage": shortage, "open_attempts": open_attempts},
-        status=422 if (form.errors or shortage) else 200,
+        {"form": form, "shortage": shortage, "nothing_due": nothing_due, "open_attempts": open_attempts},
+        status=422 if (form.errors or shortage or nothing_due) else 200,
     )
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from questions.blueprint import domain_counts
 from questions.models import Question
-from quiz import services
+from quiz import services, spacing
 from quiz.assembly import NotEnoughQuestions
 from quiz.models import Attempt, AttemptItem, KeyCorrection, ProblemReport, Report, SeenQuestion
 from tests.factories import UserFactory, make_exam
@@ -513,7 +513,8 @@ def test_retry_my_mistakes_uses_wrong_and_flagged_questions_newest_first():
     assert set(remaining) == expected - set(fixed)
     # Left unanswered again, they stay on the list.
     services.attempt_submit(user=user, attempt_id=again.pk, now=NOW + dt.timedelta(minutes=7))
-    assert set(services._mistake_ids(user, exam, 65)) == expected - set(fixed)
+    due = spacing.review_schedule(user.pk, exam.pk).due(NOW + dt.timedelta(minutes=8))
+    assert {card.question_id for card in due} == expected - set(fixed)
 
 
 def test_history_lists_attempts(client):

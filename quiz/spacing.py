@@ -1,0 +1,112 @@
+"""Spaced review of missed questions: what "Retry my mistakes" serves, and when.
+
+A question enters review when a counted answer to it is wrong, unanswered or
+flagged; it is due at once. Each right answer after the latest miss pushes the
+next review further out (3, 7, then 21 days after that answer), and the fourth
+right answer in a row retires it as learned. A new miss starts it over. This is
+Leitner's box system, the schedule behind flashcard apps, applied to the
+learner's own answer history, so nothing extra is stored.
+
+The answer history is every counted answer: full mocks, drills, checked practice
+answers and the reviews themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from questions.models import Question
+from quiz.models import AttemptItem
+
+INTERVALS = (dt.timedelta(days=3), dt.timedelta(days=7), dt.timedelta(days=21))
+
+
+@dataclass(frozen=True)
+class Card:
+    """One missed question still in review."""
+
+    question_id: int
+    missed_at: dt.datetime  # the latest miss
+    streak: int  # right answers since that miss, fewer than len(INTERVALS) + 1
+    due: dt.datetime
+
+
+@dataclass
+class Schedule:
+    cards: list[Card] = field(default_factory=list)
+    learned: int = 0  # missed once, since right len(INTERVALS) + 1 times in a row
+
+    def due(self, now: dt.datetime) -> list[Card]:
+        """Due cards: latest answer missed first, newest miss first; then the most overdue."""
+        return sorted(
+            (c for c in self.cards if c.due <= now),
+            key=lambda c: (c.streak > 0, -c.missed_at.timestamp() if c.streak == 0 else c.due.timestamp()),
+        )
+
+    def upcoming(self, now: dt.datetime) -> list[Card]:
+        return sorted((c for c in self.cards if c.due > now), key=lambda c: c.due)
+
+
+class NothingDue(Exception):
+    """No missed question is due for review yet."""
+
+    def __init__(self, upcoming: list[Card]) -> None:
+        self.upcoming = upcoming
+        super().__init__("Nothing is due for review yet.")
+
+
+def schedule_from(answers: Iterable[tuple[int, dt.datetime, bool]]) -> Schedule:
+    """The schedule from ``(question_id, when, missed)`` answers in the order they were counted."""
+    last_miss: dict[int, dt.datetime] = {}
+    streak: dict[int, int] = {}
+    last_answer: dict[int, dt.datetime] = {}
+    for question_id, when, missed in answers:
+        last_answer[question_id] = when
+        if missed:
+            last_miss[question_id] = when
+            streak[question_id] = 0
+        elif question_id in last_miss:
+            streak[question_id] += 1
+    schedule = Schedule()
+    for question_id, missed_at in last_miss.items():
+        right = streak[question_id]
+        if right > len(INTERVALS):
+            schedule.learned += 1
+            continue
+        due = missed_at if right == 0 else last_answer[question_id] + INTERVALS[right - 1]
+        schedule.cards.append(Card(question_id, missed_at, right, due))
+    return schedule
+
+
+def review_schedule(user_id: int, exam_id: int) -> Schedule:
+    """The learner's schedule for one exam, over questions that can still be served."""
+    answers: list[tuple[int, dt.datetime, bool]] = [
+        (question_id, when, correct is not True or flagged)
+        for question_id, when, correct, flagged in AttemptItem.objects.filter(
+            user_id=user_id, exam_id=exam_id, counted_at__isnull=False
+        )
+        .order_by("counted_at", "pk")
+        .values_list("question_id", "counted_at", "correct", "flagged")
+        if when is not None
+    ]
+    schedule = schedule_from(answers)
+    servable = set(
+        Question.objects.published()
+        .filter(pk__in=[c.question_id for c in schedule.cards], current_version__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    schedule.cards = [c for c in schedule.cards if c.question_id in servable]
+    return schedule
+
+
+def review_summary(due_times: Iterable[dt.datetime], now: dt.datetime, zone: dt.tzinfo) -> dict[str, Any]:
+    """How many reviews are due now, and when (in the learner's zone) the next ones fall due."""
+    times = sorted(due_times)
+    due = sum(1 for t in times if t <= now)
+    later = [t.astimezone(zone).date() for t in times if t > now]
+    if not later:
+        return {"due": due, "next_day": None, "next_count": 0}
+    return {"due": due, "next_day": later[0], "next_count": later.count(later[0])}

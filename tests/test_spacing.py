@@ -1,0 +1,168 @@
+"""Spaced review of missed questions: the schedule, "Retry my mistakes", the start page and the dashboard."""
+
+import datetime as dt
+import re
+import zoneinfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from questions.models import Question
+from quiz import services, spacing
+from quiz.reports import report_refresh
+from tests.factories import UserFactory, make_exam
+from tests.test_exam import correct_tokens, wrong_tokens
+
+NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+
+
+def at(days: float) -> dt.datetime:
+    return NOW + dt.timedelta(days=days)
+
+
+def test_a_miss_is_due_at_once_and_each_right_answer_pushes_it_out_until_learned():
+    answers = [(1, at(0), True)]
+    card = spacing.schedule_from(answers).cards[0]
+    assert (card.due, card.streak) == (at(0), 0)
+    expected_due = [at(1) + 3 * DAY, at(5) + 7 * DAY, at(13) + 21 * DAY]
+    for answered_on, due in zip((1, 5, 13), expected_due, strict=True):
+        answers.append((1, at(answered_on), False))
+        schedule = spacing.schedule_from(answers)
+        assert [c.due for c in schedule.cards] == [due]
+        assert schedule.learned == 0
+    answers.append((1, at(40), False))
+    schedule = spacing.schedule_from(answers)
+    assert schedule.cards == [] and schedule.learned == 1
+    # A new miss starts it over, due at once.
+    answers.append((1, at(60), True))
+    schedule = spacing.schedule_from(answers)
+    assert [(c.due, c.streak) for c in schedule.cards] == [(at(60), 0)] and schedule.learned == 0
+
+
+def test_questions_never_missed_are_not_in_review_and_due_orders_misses_first():
+    schedule = spacing.schedule_from(
+        [
+            (1, at(0), False),  # never missed
+            (2, at(0), True),
+            (2, at(1), False),  # due at(4): a reinforcement
+            (3, at(2), True),  # missed, older
+            (4, at(3), True),  # missed, newest
+            (5, at(-10), True),
+            (5, at(-9), False),  # due at(-6): the most overdue reinforcement
+        ]
+    )
+    assert {c.question_id for c in schedule.cards} == {2, 3, 4, 5}
+    assert [c.question_id for c in schedule.due(at(5))] == [4, 3, 5, 2]
+    assert [c.question_id for c in schedule.due(at(3.5))] == [4, 3, 5]
+    assert [c.question_id for c in schedule.upcoming(at(3.5))] == [2]
+
+
+def test_review_summary_counts_due_and_names_the_next_day_in_the_learners_zone():
+    tokyo = zoneinfo.ZoneInfo("Asia/Tokyo")
+    times = [at(-1), at(0), at(2) + dt.timedelta(hours=14), at(2) + dt.timedelta(hours=20), at(4)]
+    summary = spacing.review_summary(times, at(0), tokyo)
+    # 10:00 UTC + 14 h is 09:00 the next day in Tokyo (UTC+9); + 20 h is 15:00 that day.
+    assert summary == {"due": 2, "next_day": dt.date(2026, 11, 25), "next_count": 2}
+    assert spacing.review_summary([], at(0), tokyo) == {"due": 0, "next_day": None, "next_count": 0}
+
+
+def _take(user, exam, mode, now, right=(), wrong=(), **kwargs):
+    """Start an attempt, answer the given questions right or wrong (others unanswered), submit it."""
+    attempt = services.attempt_start(
+        user=user, exam=exam, options=services.StartOptions(mode=mode, **kwargs), now=now, seed=1
+    )
+    for item in attempt.items.select_related("version"):
+        if item.question_id in right or item.question_id in wrong:
+            tokens = correct_tokens(item) if item.question_id in right else wrong_tokens(item)
+            services.answer_save(
+                user=user, attempt_id=attempt.pk, position=item.position, tokens=tokens, seq=1, now=now
+            )
+    services.attempt_submit(user=user, attempt_id=attempt.pk, now=now + dt.timedelta(minutes=5))
+    return attempt
+
+
+@pytest.mark.django_db
+def test_retry_my_mistakes_serves_what_is_due_and_brings_right_answers_back_later():
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    first = _take(user, exam, "drill", NOW, count=4, domains=[1])
+    ids = list(first.items.order_by("position").values_list("question_id", flat=True))
+    # All four unanswered: all four due at once.
+    retry = _take(user, exam, "mistakes", at(0.01), right=ids[:3], wrong=ids[3:])
+    assert set(retry.items.values_list("question_id", flat=True)) == set(ids)
+    # Minutes later only the one still wrong is due; the three right ones wait three days.
+    again = _take(user, exam, "mistakes", at(0.02), right=ids[3:])
+    assert list(again.items.values_list("question_id", flat=True)) == ids[3:]
+    with pytest.raises(spacing.NothingDue) as nothing:
+        services.attempt_start(
+            user=user, exam=exam, options=services.StartOptions(mode="mistakes"), now=at(1), seed=1
+        )
+    assert len(nothing.value.upcoming) == 4
+    # Three days after their right answer, the first three are due again, and the fourth is not yet.
+    later = _take(user, exam, "mistakes", at(3.02), right=ids[:3])
+    assert set(later.items.values_list("question_id", flat=True)) == set(ids[:3])
+    assert sorted(c.streak for c in spacing.review_schedule(user.pk, exam.pk).cards) == [1, 2, 2, 2]
+    # A retired question is never served, even when due.
+    Question.objects.filter(pk=ids[3]).update(status="retired")
+    assert ids[3] not in [c.question_id for c in spacing.review_schedule(user.pk, exam.pk).cards]
+
+
+@pytest.mark.django_db
+def test_start_page_says_when_the_next_review_falls_due_instead_of_a_shortage(client):
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory(time_zone="Asia/Tokyo")
+    client.force_login(user)
+    form = {"exam": exam.code, "mode": "mistakes", "count": 10}
+    response = client.post(reverse("quiz:start"), form)
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "Nothing is due for review yet." in page and "You have no missed questions waiting." in page
+    assert "cannot fill" not in page
+
+    now = timezone.now()
+    drill = _take(user, exam, "drill", now - DAY, count=1, domains=[1])
+    question_id = drill.items.get().question_id
+    _take(user, exam, "mistakes", now - dt.timedelta(hours=1), right=[question_id])
+    due = (now - dt.timedelta(hours=1) + dt.timedelta(minutes=5) + 3 * DAY).astimezone(
+        zoneinfo.ZoneInfo("Asia/Tokyo")
+    )
+    response = client.post(reverse("quiz:start"), form)
+    assert response.status_code == 422
+    assert f"Next review: 1 question on {due:%A} {due.day} {due:%B}." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_due_reviews_and_links_to_them(client):
+    exam = make_exam(question_count=12, unscored=0)  # so that a practice of 12 in domain 1 holds all of it
+    user = UserFactory()
+    client.force_login(user)
+    now = timezone.now()
+    domain_one = set(Question.objects.filter(exam=exam, domain__number=1).values_list("pk", flat=True))
+    learned, due, waiting = sorted(domain_one)[:3]
+
+    def practise(days_ago: float, right: set[int]) -> None:  # all of domain 1; the rest left unanswered
+        _take(user, exam, "practice", now - days_ago * DAY, count=12, domains=[1], right=right)
+
+    # All three missed; then `learned` right four times in a row, `waiting` right once, 2 days ago.
+    practise(30, domain_one - {learned, due, waiting})
+    for days_ago in (29, 25, 18):
+        practise(days_ago, domain_one - {due, waiting})
+    practise(2, domain_one - {due})
+    report_refresh(user_id=user.pk, exam_id=exam.pk, now=now)
+    page = client.get(reverse("quiz:home") + f"?exam={exam.code}").content.decode()
+    assert "<strong>1 missed question due for review.</strong>" in page
+    assert "Learned: 1 once-missed question, right four times in a row since." in page
+    link = re.search(r'<a class="button" id="review-mistakes" href="([^"]+)">Review them</a>', page)
+    assert link is not None
+    form = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert re.search(r'<input type="radio" name="mode" value="mistakes"[^>]*checked', form)
+
+    # Once the due one is answered right, the dashboard names the next day instead.
+    _take(user, exam, "mistakes", now - dt.timedelta(minutes=10), right={due})
+    report_refresh(user_id=user.pk, exam_id=exam.pk, now=now)
+    page = client.get(reverse("quiz:home") + f"?exam={exam.code}").content.decode()
+    assert 'id="review-mistakes"' not in page
+    tomorrow = now - 2 * DAY + dt.timedelta(minutes=5) + 3 * DAY
+    assert f"No missed questions are due for review. Next review: 1 question on {tomorrow:%A}" in page
