@@ -80,7 +80,7 @@ def attempt_start(
         plan = assembly.plan_weighted(exam, user.pk, scored=exam.scored_count, pilot=pilot, rng=rng)
         count, timed, include_pilot = exam.scored_count + pilot, True, bool(pilot)
     elif mode == Attempt.Mode.MISTAKES:
-        schedule = spacing.review_schedule(user.pk, exam.pk)
+        schedule = spacing.review_schedule(user.pk, exam.pk, domains=options.domains, tag_ids=options.tag_ids)
         due = schedule.due(now)[: options.count or exam.question_count]
         if not due:
             raise spacing.NothingDue(schedule.upcoming(now))

@@ -81,8 +81,14 @@ def schedule_from(answers: Iterable[tuple[int, dt.datetime, bool]]) -> Schedule:
     return schedule
 
 
-def review_schedule(user_id: int, exam_id: int) -> Schedule:
-    """The learner's schedule for one exam, over questions that can still be served."""
+def review_schedule(
+    user_id: int, exam_id: int, *, domains: list[int] | None = None, tag_ids: list[int] | None = None
+) -> Schedule:
+    """The learner's schedule for one exam, over questions that can still be served.
+
+    ``domains`` and ``tag_ids`` narrow the cards to those domains and services, as
+    they narrow a drill; ``learned`` always counts the whole exam.
+    """
     answers: list[tuple[int, dt.datetime, bool]] = [
         (question_id, when, correct is not True or flagged)
         for question_id, when, correct, flagged in AttemptItem.objects.filter(
@@ -93,12 +99,15 @@ def review_schedule(user_id: int, exam_id: int) -> Schedule:
         if when is not None
     ]
     schedule = schedule_from(answers)
-    servable = set(
-        Question.objects.published()
-        .filter(pk__in=[c.question_id for c in schedule.cards], current_version__isnull=False)
-        .values_list("pk", flat=True)
+    servable = Question.objects.published().filter(
+        pk__in=[c.question_id for c in schedule.cards], current_version__isnull=False
     )
-    schedule.cards = [c for c in schedule.cards if c.question_id in servable]
+    if domains:
+        servable = servable.filter(domain__number__in=domains)
+    if tag_ids:
+        servable = servable.filter(tags__in=tag_ids)
+    ids = set(servable.values_list("pk", flat=True))
+    schedule.cards = [c for c in schedule.cards if c.question_id in ids]
     return schedule
 
 

@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from questions.models import Question
+from questions.models import Question, Tag
 from quiz import services, spacing
+from quiz.models import AttemptItem
 from quiz.reports import report_refresh
 from tests.factories import UserFactory, make_exam
 from tests.test_exam import correct_tokens, wrong_tokens
@@ -107,6 +108,28 @@ def test_retry_my_mistakes_serves_what_is_due_and_brings_right_answers_back_late
     # A retired question is never served, even when due.
     Question.objects.filter(pk=ids[3]).update(status="retired")
     assert ids[3] not in [c.question_id for c in spacing.review_schedule(user.pk, exam.pk).cards]
+
+
+@pytest.mark.django_db
+def test_a_review_keeps_to_the_chosen_domains_and_services():
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    _take(user, exam, "drill", NOW, count=10)  # all unanswered: ten misses across the domains
+    drilled = AttemptItem.objects.filter(user=user).values_list("question_id", flat=True)
+    missed = dict(Question.objects.filter(pk__in=drilled).values_list("pk", "domain__number"))
+    lambda_tag = Tag.objects.create(kind=Tag.Kind.SERVICE, name="AWS Lambda")
+    tagged = next(pk for pk, number in missed.items() if number != 2)
+    Question.objects.get(pk=tagged).tags.add(lambda_tag)
+
+    def review(**kwargs):  # type: ignore[no-untyped-def]
+        options = services.StartOptions(mode="mistakes", **kwargs)
+        attempt = services.attempt_start(user=user, exam=exam, options=options, now=at(0.01), seed=1)
+        services.attempt_abandon(user=user, attempt_id=attempt.pk, now=at(0.01))
+        return set(attempt.items.values_list("question_id", flat=True))
+
+    assert review(domains=[2]) == {pk for pk, number in missed.items() if number == 2} != set()
+    assert review(tag_ids=[lambda_tag.pk]) == {tagged}
+    assert review() == set(missed)
 
 
 @pytest.mark.django_db
