@@ -245,7 +245,7 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
         "weakest_tags": weakest_tags,
         "readiness": readiness(exam, domains, weights) if total else None,
         "activity": activity,
-        "review": {"due": sorted(c.due.isoformat() for c in review.cards), "learned": review.learned},
+        "review": {"due": sorted(c.due.isoformat() for c in review.cards), "learned": len(review.learned)},
         "history": [
             {
                 "id": h["pk"],

@@ -14,6 +14,7 @@ answers and the reviews themselves.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,7 @@ class Card:
 @dataclass
 class Schedule:
     cards: list[Card] = field(default_factory=list)
-    learned: int = 0  # missed once, since right len(INTERVALS) + 1 times in a row
+    learned: set[int] = field(default_factory=set)  # missed, since right len(INTERVALS) + 1 times in a row
 
     def due(self, now: dt.datetime) -> list[Card]:
         """Due cards: latest answer missed first, newest miss first; then the most overdue."""
@@ -74,7 +75,7 @@ def schedule_from(answers: Iterable[tuple[int, dt.datetime, bool]]) -> Schedule:
     for question_id, missed_at in last_miss.items():
         right = streak[question_id]
         if right > len(INTERVALS):
-            schedule.learned += 1
+            schedule.learned.add(question_id)
             continue
         due = missed_at if right == 0 else last_answer[question_id] + INTERVALS[right - 1]
         schedule.cards.append(Card(question_id, missed_at, right, due))
@@ -87,7 +88,7 @@ def review_schedule(
     """The learner's schedule for one exam, over questions that can still be served.
 
     ``domains`` and ``tag_ids`` narrow the cards to those domains and services, as
-    they narrow a drill; ``learned`` always counts the whole exam.
+    they narrow a drill; ``learned`` always holds the whole exam's.
     """
     answers: list[tuple[int, dt.datetime, bool]] = [
         (question_id, when, correct is not True or flagged)
@@ -119,3 +120,18 @@ def review_summary(due_times: Iterable[dt.datetime], now: dt.datetime, zone: dt.
     if not later:
         return {"due": due, "next_day": None, "next_count": 0}
     return {"due": due, "next_day": later[0], "next_count": later.count(later[0])}
+
+
+def standing(schedule: Schedule, question_ids: Iterable[int], zone: dt.tzinfo) -> dict[str, Any]:
+    """Where some questions (a finished review's) stand now: due again, back on which days, learned."""
+    cards = {c.question_id: c for c in schedule.cards}
+    again, later, learned = 0, Counter[dt.date](), 0
+    for question_id in question_ids:
+        card = cards.get(question_id)
+        if question_id in schedule.learned:
+            learned += 1
+        elif card is not None and card.streak == 0:
+            again += 1
+        elif card is not None:
+            later[card.due.astimezone(zone).date()] += 1
+    return {"again": again, "later": sorted(later.items()), "learned": learned}

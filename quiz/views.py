@@ -305,9 +305,13 @@ def results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     report = Report.objects.filter(user=attempt.user, exam=attempt.exam).only("stale").first()
     minutes, seconds = divmod(attempt.time_used_seconds(), 60)
     time_used = f"{minutes} min {seconds:02d} s"
-    return render(
-        request, "quiz/results.html", {"attempt": attempt, "report": report, "time_used": time_used}
-    )
+    spaced = None
+    if attempt.mode == Attempt.Mode.MISTAKES and attempt.status == Attempt.Status.SUBMITTED:
+        schedule = spacing.review_schedule(attempt.user_id, attempt.exam_id)
+        ids = attempt.items.values_list("question_id", flat=True)
+        spaced = spacing.standing(schedule, ids, zoneinfo.ZoneInfo(_user(request).time_zone))
+    context = {"attempt": attempt, "report": report, "time_used": time_used, "spaced": spaced}
+    return render(request, "quiz/results.html", context)
 
 
 REVIEW_FILTERS = {"all": "All", "incorrect": "Incorrect", "unanswered": "Unanswered", "flagged": "Flagged"}

@@ -32,14 +32,14 @@ def test_a_miss_is_due_at_once_and_each_right_answer_pushes_it_out_until_learned
         answers.append((1, at(answered_on), False))
         schedule = spacing.schedule_from(answers)
         assert [c.due for c in schedule.cards] == [due]
-        assert schedule.learned == 0
+        assert schedule.learned == set()
     answers.append((1, at(40), False))
     schedule = spacing.schedule_from(answers)
-    assert schedule.cards == [] and schedule.learned == 1
+    assert schedule.cards == [] and schedule.learned == {1}
     # A new miss starts it over, due at once.
     answers.append((1, at(60), True))
     schedule = spacing.schedule_from(answers)
-    assert [(c.due, c.streak) for c in schedule.cards] == [(at(60), 0)] and schedule.learned == 0
+    assert [(c.due, c.streak) for c in schedule.cards] == [(at(60), 0)] and schedule.learned == set()
 
 
 def test_questions_never_missed_are_not_in_review_and_due_orders_misses_first():
@@ -189,3 +189,21 @@ def test_dashboard_counts_due_reviews_and_links_to_them(client):
     assert 'id="review-mistakes"' not in page
     tomorrow = now - 2 * DAY + dt.timedelta(minutes=5) + 3 * DAY
     assert f"No missed questions are due for review. Next review: 1 question on {tomorrow:%A}" in page
+
+
+@pytest.mark.django_db
+def test_a_finished_review_says_when_each_question_comes_back_instead_of_a_scaled_score(client):
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory(time_zone="America/Los_Angeles")
+    client.force_login(user)
+    now = timezone.now()
+    drill = _take(user, exam, "drill", now - DAY, count=3, domains=[1])
+    ids = list(drill.items.order_by("position").values_list("question_id", flat=True))
+    review = _take(user, exam, "mistakes", now - dt.timedelta(minutes=10), right=ids[:2], wrong=ids[2:])
+    page = client.get(reverse("quiz:results", args=[review.pk])).content.decode()
+    back = (now - dt.timedelta(minutes=5) + 3 * DAY).astimezone(zoneinfo.ZoneInfo("America/Los_Angeles"))
+    assert "<strong>1</strong> missed again: due for review now." in page
+    assert f"<strong>2</strong> right: back for review on {back:%A} {back.day} {back:%B}." in page
+    assert "Estimated scaled score" not in page and 'id="retry-mistakes"' in page
+    # A drill's results keep the scaled score.
+    assert "Estimated scaled score" in client.get(reverse("quiz:results", args=[drill.pk])).content.decode()
