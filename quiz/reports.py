@@ -1,9 +1,12 @@
 """Per-domain weakness reports: what a learner should study next.
 
-What a report counts: every question of every submitted attempt in every mode
-(pilot items included, unanswered counted wrong) plus practice answers that
-were checked, one answer per question per attempt. Score history and
-readiness use full mocks only.
+What a report counts: every question of every submitted mock, drill and
+practice (pilot items included, unanswered counted wrong) plus practice answers
+that were checked, one answer per question per attempt. Reviews of mistakes are
+left out of accuracy, mastery and readiness: their questions were chosen for
+having been missed, so they would understate what a learner knows. They count
+as activity and drive the review schedule (``quiz.spacing``). Score history
+uses full mocks only.
 
 Aggregation happens in SQL: answers are grouped by domain (or task statement,
 or service tag) and by day, so Python only combines a bounded number of
@@ -36,8 +39,9 @@ from quiz.spacing import review_schedule
 
 HALF_LIFE_DAYS = 30.0
 COUNTS_SENTENCE = (
-    "Counts every question of every finished attempt in every mode (unscored pilot items and checked "
-    "practice answers included, unanswered counted wrong); score history and readiness use full mocks only."
+    "Counts every question of every finished mock, drill and practice (unscored pilot items and checked "
+    "practice answers included, unanswered counted wrong), but not reviews of your mistakes, whose questions "
+    "were picked for being missed; score history uses full mocks only."
 )
 MASTERY_SENTENCE = "Mastery weights each answer by 0.5^(age in days / 30): an answer a month old counts half."
 READINESS_SENTENCE = (
@@ -67,8 +71,10 @@ def recency_scale(now: dt.datetime) -> float:
 
 
 def _answers(user_id: int, exam_id: int):  # type: ignore[no-untyped-def]
-    """Answers that count: set on submit (every item) or on checking a practice answer."""
-    return AttemptItem.objects.filter(user_id=user_id, exam_id=exam_id, counted_at__isnull=False)
+    """Answers that count: set on submit (every item) or on checking a practice answer; no reviews."""
+    return AttemptItem.objects.filter(user_id=user_id, exam_id=exam_id, counted_at__isnull=False).exclude(
+        attempt__mode=Attempt.Mode.MISTAKES
+    )
 
 
 def _per_question(user_id: int, exam_id: int, now: dt.datetime) -> list[dict[str, Any]]:
@@ -179,6 +185,7 @@ def report_compute(*, user_id: int, exam_id: int, now: dt.datetime) -> dict[str,
     # Trend: accuracy per domain over the last five finished attempts.
     recent = list(
         Attempt.objects.filter(user_id=user_id, exam_id=exam_id, status=Attempt.Status.SUBMITTED)
+        .exclude(mode=Attempt.Mode.MISTAKES)
         .order_by("-submitted_at")
         .values_list("pk", flat=True)[:5]
     )

@@ -207,3 +207,28 @@ def test_a_finished_review_says_when_each_question_comes_back_instead_of_a_scale
     assert "Estimated scaled score" not in page and 'id="retry-mistakes"' in page
     # A drill's results keep the scaled score.
     assert "Estimated scaled score" in client.get(reverse("quiz:results", args=[drill.pk])).content.decode()
+
+
+@pytest.mark.django_db
+def test_reviews_of_mistakes_count_as_activity_but_not_toward_accuracy_or_readiness():
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    now = timezone.now()
+    options = services.StartOptions(mode="drill", count=10)
+    drill = services.attempt_start(user=user, exam=exam, options=options, now=now - DAY, seed=1)
+    for item in drill.items.select_related("version"):  # six right, four wrong
+        tokens = correct_tokens(item) if item.position < 6 else wrong_tokens(item)
+        services.answer_save(
+            user=user, attempt_id=drill.pk, position=item.position, tokens=tokens, seq=1, now=now - DAY
+        )
+    services.attempt_submit(user=user, attempt_id=drill.pk, now=now - DAY)
+    ids = set(drill.items.values_list("question_id", flat=True))
+    before = report_refresh(user_id=user.pk, exam_id=exam.pk, now=now).data
+    # Every miss is due: a review gets them all wrong, which must not drag the estimates down.
+    _take(user, exam, "mistakes", now - dt.timedelta(minutes=30), wrong=ids)
+    after = report_refresh(user_id=user.pk, exam_id=exam.pk, now=now).data
+    assert after["domains"] == before["domains"] and after["readiness"] == before["readiness"]
+    assert after["answered"] == before["answered"]
+    answered = sum(day["answered"] for day in after["activity"]["days"])
+    assert answered == sum(day["answered"] for day in before["activity"]["days"]) + 4 == 14
+    assert "not reviews of your mistakes" in after["counts"]
