@@ -10,10 +10,9 @@ uses full mocks only.
 
 Aggregation happens in SQL: answers are grouped by domain (or task statement,
 or service tag) and by day, so Python only combines a bounded number of
-buckets. The one exception is the spaced-review schedule (``quiz.spacing``),
-which needs each question's answers in order: it reads three small columns per
-counted answer, about 6,500 rows for a learner with a hundred full mocks. The
-query count does not depend on how many attempts a learner has.
+buckets, never the answers themselves; the spaced-review schedule
+(``quiz.spacing``) is one more grouped pass, with a window function. The query
+count does not depend on how many attempts a learner has.
 
 Mastery is recency-weighted: an answer ``a`` days old counts ``0.5 ** (a / 30)``
 (a 30-day half-life), so what a learner got right last week matters more than

@@ -19,6 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+
 from questions.models import Question
 from quiz.models import AttemptItem
 
@@ -59,27 +62,39 @@ class NothingDue(Exception):
         super().__init__("Nothing is due for review yet.")
 
 
-def schedule_from(answers: Iterable[tuple[int, dt.datetime, bool]]) -> Schedule:
-    """The schedule from ``(question_id, when, missed)`` answers in the order they were counted."""
-    last_miss: dict[int, dt.datetime] = {}
-    streak: dict[int, int] = {}
-    last_answer: dict[int, dt.datetime] = {}
-    for question_id, when, missed in answers:
-        last_answer[question_id] = when
-        if missed:
-            last_miss[question_id] = when
-            streak[question_id] = 0
-        elif question_id in last_miss:
-            streak[question_id] += 1
+def schedule_from(history: Iterable[tuple[int, dt.datetime, int, dt.datetime]]) -> Schedule:
+    """The schedule from each missed question's ``(question_id, latest miss, right answers since, latest answer)``."""
     schedule = Schedule()
-    for question_id, missed_at in last_miss.items():
-        right = streak[question_id]
+    for question_id, missed_at, right, last_answer in history:
         if right > len(INTERVALS):
             schedule.learned.add(question_id)
             continue
-        due = missed_at if right == 0 else last_answer[question_id] + INTERVALS[right - 1]
+        due = missed_at if right == 0 else last_answer + INTERVALS[right - 1]
         schedule.cards.append(Card(question_id, missed_at, right, due))
     return schedule
+
+
+# Per missed question: its latest miss, the answers since (all right, by definition) and its
+# latest answer. One pass over the learner's answers, in SQL that PostgreSQL and SQLite share.
+_HISTORY_SQL = f"""
+SELECT question_id, last_miss, COUNT(*) FILTER (WHERE counted_at > last_miss), MAX(counted_at)
+FROM (
+    SELECT question_id, counted_at,
+           MAX(CASE WHEN correct IS NOT TRUE OR flagged THEN counted_at END)
+               OVER (PARTITION BY question_id) AS last_miss
+    FROM {AttemptItem._meta.db_table}
+    WHERE user_id = %s AND exam_id = %s AND counted_at IS NOT NULL
+) AS answers
+WHERE last_miss IS NOT NULL
+GROUP BY question_id, last_miss
+"""
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """A raw cursor gives PostgreSQL's timestamptz as an aware datetime, SQLite's as a naive UTC string."""
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    assert parsed is not None
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
 
 
 def review_schedule(
@@ -90,16 +105,10 @@ def review_schedule(
     ``domains`` and ``tag_ids`` narrow the cards to those domains and services, as
     they narrow a drill; ``learned`` always holds the whole exam's.
     """
-    answers: list[tuple[int, dt.datetime, bool]] = [
-        (question_id, when, correct is not True or flagged)
-        for question_id, when, correct, flagged in AttemptItem.objects.filter(
-            user_id=user_id, exam_id=exam_id, counted_at__isnull=False
-        )
-        .order_by("counted_at", "pk")
-        .values_list("question_id", "counted_at", "correct", "flagged")
-        if when is not None
-    ]
-    schedule = schedule_from(answers)
+    with connection.cursor() as cursor:
+        cursor.execute(_HISTORY_SQL, [user_id, exam_id])
+        history = [(q, _aware(missed), right, _aware(last)) for q, missed, right, last in cursor.fetchall()]
+    schedule = schedule_from(history)
     servable = Question.objects.published().filter(
         pk__in=[c.question_id for c in schedule.cards], current_version__isnull=False
     )

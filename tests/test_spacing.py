@@ -24,40 +24,67 @@ def at(days: float) -> dt.datetime:
 
 
 def test_a_miss_is_due_at_once_and_each_right_answer_pushes_it_out_until_learned():
-    answers = [(1, at(0), True)]
-    card = spacing.schedule_from(answers).cards[0]
-    assert (card.due, card.streak) == (at(0), 0)
-    expected_due = [at(1) + 3 * DAY, at(5) + 7 * DAY, at(13) + 21 * DAY]
-    for answered_on, due in zip((1, 5, 13), expected_due, strict=True):
-        answers.append((1, at(answered_on), False))
-        schedule = spacing.schedule_from(answers)
-        assert [c.due for c in schedule.cards] == [due]
-        assert schedule.learned == set()
-    answers.append((1, at(40), False))
-    schedule = spacing.schedule_from(answers)
-    assert schedule.cards == [] and schedule.learned == {1}
-    # A new miss starts it over, due at once.
-    answers.append((1, at(60), True))
-    schedule = spacing.schedule_from(answers)
-    assert [(c.due, c.streak) for c in schedule.cards] == [(at(60), 0)] and schedule.learned == set()
+    rows = [
+        (1, at(0), 0, at(0)),  # just missed
+        (2, at(0), 1, at(1)),  # then right once, on day 1
+        (3, at(0), 2, at(5)),
+        (4, at(0), 3, at(13)),
+        (5, at(0), 4, at(40)),  # right four times in a row: learned
+    ]
+    schedule = spacing.schedule_from(rows)
+    assert [(c.question_id, c.due, c.streak) for c in schedule.cards] == [
+        (1, at(0), 0), (2, at(1) + 3 * DAY, 1), (3, at(5) + 7 * DAY, 2), (4, at(13) + 21 * DAY, 3),
+    ]  # fmt: skip
+    assert schedule.learned == {5}
 
 
-def test_questions_never_missed_are_not_in_review_and_due_orders_misses_first():
+def test_due_orders_misses_newest_first_then_the_most_overdue():
     schedule = spacing.schedule_from(
         [
-            (1, at(0), False),  # never missed
-            (2, at(0), True),
-            (2, at(1), False),  # due at(4): a reinforcement
-            (3, at(2), True),  # missed, older
-            (4, at(3), True),  # missed, newest
-            (5, at(-10), True),
-            (5, at(-9), False),  # due at(-6): the most overdue reinforcement
+            (2, at(0), 1, at(1)),  # due at(4): a reinforcement
+            (3, at(2), 0, at(2)),  # missed, older
+            (4, at(3), 0, at(3)),  # missed, newest
+            (5, at(-10), 1, at(-9)),  # due at(-6): the most overdue reinforcement
         ]
     )
-    assert {c.question_id for c in schedule.cards} == {2, 3, 4, 5}
     assert [c.question_id for c in schedule.due(at(5))] == [4, 3, 5, 2]
     assert [c.question_id for c in schedule.due(at(3.5))] == [4, 3, 5]
     assert [c.question_id for c in schedule.upcoming(at(3.5))] == [2]
+
+
+@pytest.mark.django_db
+def test_the_schedule_reads_each_questions_latest_miss_and_the_right_answers_since():
+    exam = make_exam(question_count=12, unscored=0)  # a practice of 12 in domain 1 holds all of it
+    user = UserFactory()
+    domain_one = set(Question.objects.filter(exam=exam, domain__number=1).values_list("pk", flat=True))
+    relapsed, flagged, *_ = sorted(domain_one)
+
+    def practise(day: float, right: set[int], flag: int | None = None) -> dt.datetime:
+        attempt = services.attempt_start(
+            user=user, exam=exam, options=services.StartOptions(mode="practice", count=12, domains=[1]),
+            now=at(day), seed=1,
+        )  # fmt: skip
+        for item in attempt.items.select_related("version"):
+            if item.question_id in right:
+                services.answer_save(
+                    user=user, attempt_id=attempt.pk, position=item.position, tokens=correct_tokens(item),
+                    seq=1, now=at(day),
+                )  # fmt: skip
+            if item.question_id == flag:
+                services.item_flag(user=user, attempt_id=attempt.pk, position=item.position, flagged=True)
+        return services.attempt_submit(user=user, attempt_id=attempt.pk, now=at(day)).submitted_at
+
+    practise(0, domain_one - {relapsed})  # relapsed: missed
+    for day in (1, 5):
+        practise(day, domain_one)  # right twice
+    missed_again = practise(10, domain_one - {relapsed})  # missed again: the count starts over
+    last = practise(12, domain_one, flag=flagged)  # right, but flagged: a miss
+    schedule = spacing.review_schedule(user.pk, exam.pk)
+    assert sorted(schedule.cards, key=lambda c: c.question_id != flagged) == [
+        spacing.Card(flagged, last, 0, last),
+        spacing.Card(relapsed, missed_again, 1, last + 3 * DAY),
+    ]
+    assert schedule.learned == set()  # nothing else in domain 1 was ever missed
 
 
 def test_review_summary_counts_due_and_names_the_next_day_in_the_learners_zone():

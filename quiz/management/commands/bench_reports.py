@@ -13,6 +13,7 @@ from quiz.itemstats import item_stats_refresh
 from quiz.models import Attempt, AttemptItem
 from quiz.reports import recency_basis, report_compute, report_refresh
 from quiz.simulation import synthetic_exam
+from quiz.spacing import review_schedule
 
 
 class Command(BaseCommand):
@@ -75,6 +76,11 @@ class Command(BaseCommand):
                 started = time.perf_counter()
                 report_compute(user_id=user_ids[0], exam_id=exam.pk, now=now)
                 one.append(time.perf_counter() - started)
+            spaced = []
+            for _ in range(5):
+                started = time.perf_counter()
+                review_schedule(user_ids[0], exam.pk)
+                spaced.append(time.perf_counter() - started)
             started = time.perf_counter()
             for user_id in user_ids:
                 report_refresh(user_id=user_id, exam_id=exam.pk, now=now)
@@ -89,6 +95,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"one report over {per_user} answers: median {statistics.median(one) * 1000:.1f} ms "
             f"(min {min(one) * 1000:.1f}, max {max(one) * 1000:.1f}, 5 runs)"
+        )
+        self.stdout.write(
+            f"  of which the spaced-review schedule: median {statistics.median(spaced) * 1000:.1f} ms"
         )
         self.stdout.write(
             f"all {users} reports (compute and store): {every:.2f} s, {every / users * 1000:.1f} ms each"
