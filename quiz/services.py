@@ -18,7 +18,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Model
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from questions.models import Exam, Question, QuestionVersion
@@ -26,6 +25,7 @@ from quiz import assembly, inserts, spacing
 from quiz.itemstats import item_stats_refresh
 from quiz.labels import attempt_label
 from quiz.models import Attempt, AttemptItem, KeyCorrection, Report
+from quiz.rawsql import aware_datetime
 from quiz.scoring import passes, scaled_score
 
 log = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ def _item_for_save(user: User, attempt_id: int, position: int) -> tuple[AttemptI
     if row is None:
         raise AttemptItem.DoesNotExist
     status, deadline, item_id, seq, checked, tokens_json, order_json, choose = row
-    attempt = _loaded(Attempt, id=attempt_id, status=status, deadline=_as_datetime(deadline))
+    attempt = _loaded(Attempt, id=attempt_id, status=status, deadline=aware_datetime(deadline))
     item = _loaded(
         AttemptItem, id=item_id, attempt_id=attempt_id, position=position, seq=seq, checked=bool(checked),
         choice_tokens=json.loads(tokens_json), choice_order=json.loads(order_json),
@@ -261,12 +261,6 @@ def _refuse_if_not_writable(item: AttemptItem, seq: int, now: dt.datetime) -> No
         raise AnswerRefused("checked", "This answer was checked and can no longer change.", 409)
     if seq <= item.seq:
         raise AnswerRefused("stale", "A newer answer for this question was already saved.", 409)
-
-
-def _as_datetime(value: dt.datetime | str | None) -> dt.datetime | None:
-    """A raw cursor gives PostgreSQL's timestamptz as an aware datetime, SQLite's as a naive UTC one."""
-    parsed = parse_datetime(value) if isinstance(value, str) else value
-    return parsed.replace(tzinfo=dt.UTC) if parsed and parsed.tzinfo is None else parsed
 
 
 def item_flag(*, user: User, attempt_id: int, position: int, flagged: bool) -> AttemptItem:

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.utils.dateparse import parse_datetime
 
 from questions.models import Question
 from quiz.models import AttemptItem
+from quiz.rawsql import aware_datetime
 
 INTERVALS = (dt.timedelta(days=3), dt.timedelta(days=7), dt.timedelta(days=21))
 
@@ -90,13 +90,6 @@ GROUP BY question_id, last_miss
 """
 
 
-def _aware(value: dt.datetime | str) -> dt.datetime:
-    """A raw cursor gives PostgreSQL's timestamptz as an aware datetime, SQLite's as a naive UTC string."""
-    parsed = parse_datetime(value) if isinstance(value, str) else value
-    assert parsed is not None
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
-
-
 def review_schedule(
     user_id: int, exam_id: int, *, domains: list[int] | None = None, tag_ids: list[int] | None = None
 ) -> Schedule:
@@ -107,7 +100,12 @@ def review_schedule(
     """
     with connection.cursor() as cursor:
         cursor.execute(_HISTORY_SQL, [user_id, exam_id])
-        history = [(q, _aware(missed), right, _aware(last)) for q, missed, right, last in cursor.fetchall()]
+        rows = cursor.fetchall()
+    history = []
+    for question_id, missed, right, last in rows:
+        missed_at, last_at = aware_datetime(missed), aware_datetime(last)
+        assert missed_at and last_at  # the query never gives NULL for either
+        history.append((question_id, missed_at, right, last_at))
     schedule = schedule_from(history)
     servable = Question.objects.published().filter(
         pk__in=[c.question_id for c in schedule.cards], current_version__isnull=False
