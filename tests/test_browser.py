@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 import shutil
+import zoneinfo
 from collections.abc import Iterator
 
 import pytest
@@ -238,3 +239,45 @@ def test_the_profile_offers_the_browsers_time_zone(live_server, page):
     page.wait_for_load_state("networkidle")
     assert not page.is_visible("#time-zone-hint")
     assert not page.csp_errors
+
+
+def test_missed_questions_come_back_for_review_from_the_dashboard(live_server, page):
+    from tests.test_exam import correct_tokens, wrong_tokens
+
+    exam = make_exam("BRW-C04", question_count=10, unscored=0, duration=5, per_domain=6)
+    base = live_server.url
+    drill = sign_in_and_start(page, base, exam.code, mode="drill")
+
+    def answer_and_submit(attempt: Attempt, tokens_of) -> None:  # type: ignore[no-untyped-def]
+        for item in attempt.items.select_related("version").order_by("position"):
+            page.wait_for_selector(f"#question-heading:has-text('Question {item.position + 1} of 2')")
+            page.check(f"#answer-form input[name=choice][value='{tokens_of(item)[0]}']")
+            page.wait_for_selector("#save-status:has-text('All answers saved')")
+            if item.position == 0:
+                page.click("#next-link")
+        page.click("#review-link")
+        page.check("input[name=confirm]")
+        page.click("#submit-button")
+        page.wait_for_url(re.compile(r"/results/$"))
+
+    answer_and_submit(drill, wrong_tokens)
+    page.goto(base + f"/?exam={exam.code}")
+    page.wait_for_selector("#review-due:has-text('2 missed questions due for review.')")
+    page.click("#review-mistakes")
+    assert page.is_checked("input[name=mode][value=mistakes]")
+    page.click("#start-button")
+    page.wait_for_selector("#answer-form")
+    review = Attempt.objects.get(mode="mistakes")
+    assert set(review.items.values_list("question_id", flat=True)) == set(
+        drill.items.values_list("question_id", flat=True)
+    )
+    answer_and_submit(review, correct_tokens)
+    review.refresh_from_db()
+    zone = zoneinfo.ZoneInfo(review.user.time_zone)
+    back = (review.submitted_at + dt.timedelta(days=3)).astimezone(zone)
+    standing = page.inner_text("#spaced-standing")
+    assert f"2 right: back for review on {back:%A} {back.day} {back:%B}." in standing
+    assert_accessible(page)
+    page.goto(base + f"/?exam={exam.code}")
+    page.wait_for_selector("#review-due:has-text('No missed questions are due for review.')")
+    assert not page.is_visible("#review-mistakes")
