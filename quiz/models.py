@@ -101,7 +101,8 @@ class Attempt(models.Model):
         return max(0, int((end - self.started_at).total_seconds()))
 
     def can_check_answers(self) -> bool:
-        return self.mode == self.Mode.PRACTICE
+        """Practice, and an untimed review of mistakes (flashcard style); never anything timed."""
+        return self.mode == self.Mode.PRACTICE or (self.mode == self.Mode.MISTAKES and self.deadline is None)
 
 
 class AttemptItem(models.Model):

@@ -259,3 +259,26 @@ def test_reviews_of_mistakes_count_as_activity_but_not_toward_accuracy_or_readin
     answered = sum(day["answered"] for day in after["activity"]["days"])
     assert answered == sum(day["answered"] for day in before["activity"]["days"]) + 4 == 14
     assert "not reviews of your mistakes" in after["counts"]
+
+
+@pytest.mark.django_db
+def test_an_untimed_review_checks_answers_as_it_goes_and_a_timed_one_does_not(client):
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    client.force_login(user)
+    now = timezone.now()
+    _take(user, exam, "drill", now - DAY, count=4, domains=[1])  # four misses
+    for timed, status in ((True, 409), (False, 200)):
+        options = services.StartOptions(mode="mistakes", timed=timed)
+        review = services.attempt_start(user=user, exam=exam, options=options, now=now, seed=1)
+        item = review.items.select_related("version").get(position=0)
+        page = client.get(reverse("quiz:question", args=[review.pk, 0])).content.decode()
+        assert ('id="check-button"' in page) is not timed
+        save = reverse("quiz:save_answer", args=[review.pk, 0])
+        client.post(save, {"choice": correct_tokens(item), "seq": 1})
+        response = client.post(reverse("quiz:check_answer", args=[review.pk, 0]))
+        assert response.status_code == status
+        assert (item.version.data["explanation"] in response.content.decode()) is not timed
+        services.attempt_abandon(user=user, attempt_id=review.pk, now=now)
+    # The checked answer counts at once: that question now waits three days.
+    assert item.question_id not in [c.question_id for c in spacing.review_schedule(user.pk, exam.pk).due(now)]
