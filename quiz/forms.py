@@ -116,6 +116,8 @@ class StartForm(forms.Form):
             initial["exam"] = code[:20]
         if params.get("mode") in Attempt.Mode.values:
             initial["mode"] = params["mode"]
+            if params["mode"] == Attempt.Mode.MISTAKES:
+                initial["timed"] = False  # a review links here: untimed, so each answer can be checked
         count, domains, tags = (str(params.get(k) or "") for k in ("count", "domains", "tags"))
         if count.isdigit():
             initial["count"] = int(count)

@@ -208,6 +208,8 @@ def test_dashboard_counts_due_reviews_and_links_to_them(client):
     assert link is not None
     form = client.get(link.group(1).replace("&amp;", "&")).content.decode()
     assert re.search(r'<input type="radio" name="mode" value="mistakes"[^>]*checked', form)
+    assert re.search(r'<input type="checkbox" name="timed"[^>]*>', form)
+    assert not re.search(r'<input type="checkbox" name="timed"[^>]*checked', form)  # checkable answers
 
     # Once the due one is answered right, the dashboard names the next day instead.
     _take(user, exam, "mistakes", now - dt.timedelta(minutes=10), right={due})
