@@ -130,6 +130,8 @@ def question(request: HttpRequest, attempt_id: int, position: int) -> HttpRespon
         "previous": position - 1 if position > 0 else None,
         "next": position + 1 if position + 1 < attempt.question_count else None,
         "shortcuts": _user(request).keyboard_shortcuts,
+        # A checked answer keeps showing its result when the learner comes back to it.
+        **(_checked(attempt, item, _user(request)) if item.checked else {}),
     }
     template = "quiz/question.html#exam-panel" if _is_htmx(request) else "quiz/question.html"
     return render(request, template, context)
@@ -231,9 +233,18 @@ def check_answer(request: HttpRequest, attempt_id: int, position: int) -> HttpRe
         return render(
             request, "quiz/question.html#check-result", {"refusal": refused.message}, status=refused.status
         )
-    stat = shown_to_learners([item.version_id]).get(item.version_id)
-    context = {"item": item, "data": item.version.data, "review": item.review_choices(stat), "stat": stat}
+    context = {"item": item, "data": item.version.data, **_checked(attempt, item, _user(request))}
     return render(request, "quiz/question.html#check-result", context)
+
+
+def _checked(attempt: Attempt, item: AttemptItem, user: User) -> dict[str, Any]:
+    """What a checked answer shows: every option's rationale, how others did and, in a review, when it returns."""
+    stat = shown_to_learners([item.version_id]).get(item.version_id)
+    spaced = None
+    if attempt.mode == Attempt.Mode.MISTAKES:
+        schedule = spacing.review_schedule(user.pk, attempt.exam_id)
+        spaced = spacing.standing(schedule, [item.question_id], zoneinfo.ZoneInfo(user.time_zone))
+    return {"review": item.review_choices(stat), "stat": stat, "spaced": spaced}
 
 
 @login_required

@@ -391,6 +391,10 @@ def test_practice_check_reveals_and_locks_one_question(client):
     assert locked.status_code == 409
     item.refresh_from_db()
     assert item.checked and item.correct is False
+    # Coming back to it, the learner still sees the result and every option's rationale.
+    again = client.get(reverse("quiz:question", args=[attempt.pk, 0])).content.decode()
+    assert item.version.data["explanation"] in again and "<strong>Incorrect</strong>" in again
+    assert item.version.data["choices"][0]["rationale"] in again
     # Question 2 stays secret.
     other = attempt.items.select_related("version").get(position=1)
     page = client.get(reverse("quiz:question", args=[attempt.pk, 1])).content.decode()

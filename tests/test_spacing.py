@@ -284,3 +284,26 @@ def test_an_untimed_review_checks_answers_as_it_goes_and_a_timed_one_does_not(cl
         services.attempt_abandon(user=user, attempt_id=review.pk, now=now)
     # The checked answer counts at once: that question now waits three days.
     assert item.question_id not in [c.question_id for c in spacing.review_schedule(user.pk, exam.pk).due(now)]
+
+
+@pytest.mark.django_db
+def test_a_checked_review_answer_says_when_the_question_returns(client):
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory(time_zone="Asia/Tokyo")
+    client.force_login(user)
+    now = timezone.now()
+    _take(user, exam, "drill", now - DAY, count=2, domains=[1])
+    options = services.StartOptions(mode="mistakes", timed=False)
+    review = services.attempt_start(user=user, exam=exam, options=options, now=now, seed=1)
+    items = list(review.items.select_related("version").order_by("position"))
+    for item, tokens in zip(items, (correct_tokens(items[0]), wrong_tokens(items[1])), strict=True):
+        client.post(
+            reverse("quiz:save_answer", args=[review.pk, item.position]), {"choice": tokens, "seq": 1}
+        )
+        client.post(reverse("quiz:check_answer", args=[review.pk, item.position]))
+    right = client.get(reverse("quiz:question", args=[review.pk, 0])).content.decode()
+    checked_at = AttemptItem.objects.get(pk=items[0].pk).counted_at
+    back = (checked_at + 3 * DAY).astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert f"It comes back for review on {back:%A} {back.day} {back:%B}." in right
+    wrong = client.get(reverse("quiz:question", args=[review.pk, 1])).content.decode()
+    assert "It stays due for review." in wrong and items[1].version.data["explanation"] in wrong
