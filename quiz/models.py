@@ -100,6 +100,11 @@ class Attempt(models.Model):
         end = self.submitted_at or timezone.now()
         return max(0, int((end - self.started_at).total_seconds()))
 
+    @property
+    def has_scaled_score(self) -> bool:
+        """A scored attempt other than a review of mistakes, whose questions were picked for being hard."""
+        return self.scaled_score is not None and self.mode != self.Mode.MISTAKES
+
     def can_check_answers(self) -> bool:
         """Practice, and an untimed review of mistakes (flashcard style); never anything timed."""
         return self.mode == self.Mode.PRACTICE or (self.mode == self.Mode.MISTAKES and self.deadline is None)

@@ -234,6 +234,12 @@ def test_a_finished_review_says_when_each_question_comes_back_instead_of_a_scale
     assert "<strong>1</strong> missed again: due for review now." in page
     assert f"<strong>2</strong> right: back for review on {back:%A} {back.day} {back:%B}." in page
     assert "Estimated scaled score" not in page and 'id="retry-mistakes"' in page
+    # History and the dashboard give a review's right answers, not a scaled score.
+    review.refresh_from_db()
+    assert review.scaled_score is not None
+    history = client.get(reverse("quiz:history")).content.decode()
+    assert "<td>2/3 right</td>" in history and f"<td>{review.scaled_score} (2/3)</td>" not in history
+    assert "retry my mistakes: 2/3 right" in client.get(reverse("quiz:home")).content.decode()
     # A drill's results keep the scaled score.
     assert "Estimated scaled score" in client.get(reverse("quiz:results", args=[drill.pk])).content.decode()
 
