@@ -1,7 +1,8 @@
 """Item analysis: how learners do on each question version, and which items need an author's look.
 
 The classic figures of a quiz statistics report, from each learner's first counted
-answer to a version (a submitted attempt, or a checked practice answer):
+answer to a version (a submitted attempt other than a review of mistakes, or a
+checked practice answer):
 
 - *facility*: the share of learners who answered correctly;
 - *discrimination*: the correlation between getting this item right and the rest of
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from questions.models import QuestionVersion
-from quiz.models import AttemptItem, ItemStat
+from quiz.models import Attempt, AttemptItem, ItemStat
 
 MIN_LEARNERS = 20
 # An attempt needs this many other scored items for its rest score to mean anything.
@@ -114,7 +115,10 @@ def shown_to_learners(version_ids: Iterable[int]) -> dict[int, ItemStat]:
 def item_stats_refresh(*, now: dt.datetime, version_ids: list[int] | None = None) -> int:
     """Recompute every version's figures in one pass (or only ``version_ids``'s, as a key
     correction does); returns how many versions have some."""
-    answers = AttemptItem.objects.filter(counted_at__isnull=False)
+    # Reviews of mistakes are left out, as in the reports: their learners were picked for having missed.
+    answers = AttemptItem.objects.filter(counted_at__isnull=False).exclude(
+        attempt__mode=Attempt.Mode.MISTAKES
+    )
     if version_ids is not None:
         answers = answers.filter(version_id__in=version_ids)
     rows = answers.order_by("version_id", "user_id", "counted_at", "pk").values_list(

@@ -313,3 +313,21 @@ def test_a_checked_review_answer_says_when_the_question_returns(client):
     assert f"It comes back for review on {back:%A} {back.day} {back:%B}." in right
     wrong = client.get(reverse("quiz:question", args=[review.pk, 1])).content.decode()
     assert "It stays due for review." in wrong and items[1].version.data["explanation"] in wrong
+
+
+@pytest.mark.django_db
+def test_item_analysis_leaves_reviews_of_mistakes_out():
+    from quiz.itemstats import item_stats_refresh
+    from quiz.models import ItemStat
+
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory()
+    drill = _take(user, exam, "drill", NOW, count=1, domains=[1])  # unanswered: a miss
+    question = Question.objects.get(pk=drill.items.get().question_id)
+    question.stem += " (Reworded.)"
+    question.save()
+    edited = question.sync_version()  # a review now serves the new version: the learner's first answer to it
+    review = _take(user, exam, "mistakes", at(0.01), right={question.pk})
+    assert review.items.get().version_id == edited.pk
+    item_stats_refresh(now=at(0.02))
+    assert not ItemStat.objects.filter(version_id=edited.pk).exists()
