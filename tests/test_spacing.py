@@ -181,6 +181,10 @@ def test_start_page_says_when_the_next_review_falls_due_instead_of_a_shortage(cl
     response = client.post(reverse("quiz:start"), form)
     assert response.status_code == 422
     assert f"Next review: 1 question on {due:%A} {due.day} {due:%B}." in response.content.decode()
+    # Narrowed to other domains, it says so.
+    narrowed = client.post(reverse("quiz:start"), {**form, "domains": [2, 3]}).content.decode()
+    assert "Nothing is due for review yet in the domains and services you chose." in narrowed
+    assert "You have no missed questions waiting." in narrowed
 
 
 @pytest.mark.django_db
