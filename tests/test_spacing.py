@@ -111,6 +111,16 @@ def _take(user, exam, mode, now, right=(), wrong=(), **kwargs):
     return attempt
 
 
+def _signed_in_with_misses(client, count: int, zone: str = "UTC"):  # type: ignore[no-untyped-def]
+    """A signed-in learner who left a drill of ``count`` domain-1 questions unanswered a day ago."""
+    exam = make_exam(question_count=10, unscored=0)
+    user = UserFactory(time_zone=zone)
+    client.force_login(user)
+    now = timezone.now()
+    drill = _take(user, exam, "drill", now - DAY, count=count, domains=[1])
+    return exam, user, now, drill
+
+
 @pytest.mark.django_db
 def test_retry_my_mistakes_serves_what_is_due_and_brings_right_answers_back_later():
     exam = make_exam(question_count=10, unscored=0)
@@ -226,11 +236,7 @@ def test_dashboard_counts_due_reviews_and_links_to_them(client):
 
 @pytest.mark.django_db
 def test_a_finished_review_says_when_each_question_comes_back_instead_of_a_scaled_score(client):
-    exam = make_exam(question_count=10, unscored=0)
-    user = UserFactory(time_zone="America/Los_Angeles")
-    client.force_login(user)
-    now = timezone.now()
-    drill = _take(user, exam, "drill", now - DAY, count=3, domains=[1])
+    exam, user, now, drill = _signed_in_with_misses(client, 3, "America/Los_Angeles")
     ids = list(drill.items.order_by("position").values_list("question_id", flat=True))
     review = _take(user, exam, "mistakes", now - dt.timedelta(minutes=10), right=ids[:2], wrong=ids[2:])
     page = client.get(reverse("quiz:results", args=[review.pk])).content.decode()
@@ -275,11 +281,7 @@ def test_reviews_of_mistakes_count_as_activity_but_not_toward_accuracy_or_readin
 
 @pytest.mark.django_db
 def test_an_untimed_review_checks_answers_as_it_goes_and_a_timed_one_does_not(client):
-    exam = make_exam(question_count=10, unscored=0)
-    user = UserFactory()
-    client.force_login(user)
-    now = timezone.now()
-    _take(user, exam, "drill", now - DAY, count=4, domains=[1])  # four misses
+    exam, user, now, _ = _signed_in_with_misses(client, 4)
     for timed, status in ((True, 409), (False, 200)):
         options = services.StartOptions(mode="mistakes", timed=timed)
         review = services.attempt_start(user=user, exam=exam, options=options, now=now, seed=1)
@@ -298,11 +300,7 @@ def test_an_untimed_review_checks_answers_as_it_goes_and_a_timed_one_does_not(cl
 
 @pytest.mark.django_db
 def test_a_checked_review_answer_says_when_the_question_returns(client):
-    exam = make_exam(question_count=10, unscored=0)
-    user = UserFactory(time_zone="Asia/Tokyo")
-    client.force_login(user)
-    now = timezone.now()
-    _take(user, exam, "drill", now - DAY, count=2, domains=[1])
+    exam, user, now, _ = _signed_in_with_misses(client, 2, "Asia/Tokyo")
     options = services.StartOptions(mode="mistakes", timed=False)
     review = services.attempt_start(user=user, exam=exam, options=options, now=now, seed=1)
     items = list(review.items.select_related("version").order_by("position"))
