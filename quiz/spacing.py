@@ -130,15 +130,18 @@ def review_summary(due_times: Iterable[dt.datetime], now: dt.datetime, zone: dt.
 
 
 def standing(schedule: Schedule, question_ids: Iterable[int], zone: dt.tzinfo) -> dict[str, Any]:
-    """Where some questions (a finished review's) stand now: due again, back on which days, learned."""
+    """Where some questions (a finished review's) stand now: due again, back on which days, learned,
+    or gone (retired from the bank since, so never served again)."""
     cards = {c.question_id: c for c in schedule.cards}
-    again, later, learned = 0, Counter[dt.date](), 0
+    again, later, learned, gone = 0, Counter[dt.date](), 0, 0
     for question_id in question_ids:
         card = cards.get(question_id)
         if question_id in schedule.learned:
             learned += 1
-        elif card is not None and card.streak == 0:
+        elif card is None:
+            gone += 1
+        elif card.streak == 0:
             again += 1
-        elif card is not None:
+        else:
             later[card.due.astimezone(zone).date()] += 1
-    return {"again": again, "later": sorted(later.items()), "learned": learned}
+    return {"again": again, "later": sorted(later.items()), "learned": learned, "gone": gone}

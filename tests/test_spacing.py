@@ -244,6 +244,10 @@ def test_a_finished_review_says_when_each_question_comes_back_instead_of_a_scale
     assert "<strong>1</strong> missed again: due for review now." in page
     assert f"<strong>2</strong> right: back for review on {back:%A} {back.day} {back:%B}." in page
     assert "Estimated scaled score" not in page and 'id="retry-mistakes"' in page
+    # A question retired since is said to be gone, not silently left out.
+    Question.objects.filter(pk=ids[2]).update(status="retired")
+    page = client.get(reverse("quiz:results", args=[review.pk])).content.decode()
+    assert "<strong>1</strong> no longer in the bank" in page and "missed again" not in page
     # History and the dashboard give a review's right answers, not a scaled score.
     review.refresh_from_db()
     assert review.scaled_score is not None
