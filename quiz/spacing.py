@@ -14,6 +14,7 @@ answers and the reviews themselves.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -145,3 +146,8 @@ def standing(schedule: Schedule, question_ids: Iterable[int], zone: dt.tzinfo) -
         else:
             later[card.due.astimezone(zone).date()] += 1
     return {"again": again, "later": sorted(later.items()), "learned": learned, "gone": gone}
+
+
+def standing_for(user_id: int, exam_id: int, question_ids: Iterable[int], zone_name: str) -> dict[str, Any]:
+    """:func:`standing` of these questions in the learner's current schedule, dates in their zone."""
+    return standing(review_schedule(user_id, exam_id), question_ids, zoneinfo.ZoneInfo(zone_name))

@@ -242,8 +242,7 @@ def _checked(attempt: Attempt, item: AttemptItem, user: User) -> dict[str, Any]:
     stat = shown_to_learners([item.version_id]).get(item.version_id)
     spaced = None
     if attempt.mode == Attempt.Mode.MISTAKES:
-        schedule = spacing.review_schedule(user.pk, attempt.exam_id)
-        spaced = spacing.standing(schedule, [item.question_id], zoneinfo.ZoneInfo(user.time_zone))
+        spaced = spacing.standing_for(user.pk, attempt.exam_id, [item.question_id], user.time_zone)
     return {"review": item.review_choices(stat), "stat": stat, "spaced": spaced}
 
 
@@ -318,9 +317,8 @@ def results(request: HttpRequest, attempt_id: int) -> HttpResponse:
     time_used = f"{minutes} min {seconds:02d} s"
     spaced = None
     if attempt.mode == Attempt.Mode.MISTAKES and attempt.status == Attempt.Status.SUBMITTED:
-        schedule = spacing.review_schedule(attempt.user_id, attempt.exam_id)
         ids = attempt.items.values_list("question_id", flat=True)
-        spaced = spacing.standing(schedule, ids, zoneinfo.ZoneInfo(_user(request).time_zone))
+        spaced = spacing.standing_for(attempt.user_id, attempt.exam_id, ids, _user(request).time_zone)
     context = {"attempt": attempt, "report": report, "time_used": time_used, "spaced": spaced}
     return render(request, "quiz/results.html", context)
 
